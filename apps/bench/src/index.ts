@@ -1,0 +1,2 @@
+// Public surface of the bench app, filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of the server app, filled in by its issue.
+export {};

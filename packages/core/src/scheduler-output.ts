@@ -1,0 +1,96 @@
+import type { BlockId, RequestId } from './ids.js';
+import type { SamplingParamsData } from './sampling-params.js';
+
+/** A request the model runner has not seen before (or must forget and relearn): everything it needs. */
+export interface NewRequestData {
+  readonly reqId: RequestId;
+  /** Prompt token ids. */
+  readonly promptTokenIds: readonly number[];
+  /**
+   * Output tokens already generated (non-empty when a request is re-sent whole, e.g. a V0 recompute
+   * resume); the runner treats prompt followed by these as the sequence so far.
+   */
+  readonly outputTokenIds: readonly number[];
+  readonly samplingParams: SamplingParamsData;
+  /** The request's whole block table. */
+  readonly blockIds: readonly BlockId[];
+  /** Tokens whose KV is already in the cache (prefix-cache hits); computation starts at this position. */
+  readonly numComputedTokens: number;
+  /**
+   * V0 parallel sampling only: this sequence was forked from `forkedFrom` in this step. It shares the
+   * parent's blocks, is scheduled for 0 tokens, and samples its next token, with its own params, from
+   * the parent's last logits row of this step. Null otherwise.
+   */
+  readonly forkedFrom: RequestId | null;
+}
+
+/** A request the runner already knows: only what changed. */
+export interface CachedRequestData {
+  readonly reqId: RequestId;
+  /**
+   * True when the request was preempted and is scheduled again: `newBlockIds` then *replace* its
+   * block table and `allTokenIds` holds prompt + outputs so far. Otherwise `newBlockIds` are appended.
+   */
+  readonly resumed: boolean;
+  /** Blocks added to the request's table this step (the whole table when `resumed`). */
+  readonly newBlockIds: readonly BlockId[];
+  /** Tokens with KV in the cache before this step's computation. */
+  readonly numComputedTokens: number;
+  /** Prompt + output tokens, given only when `resumed`. */
+  readonly allTokenIds: readonly number[] | null;
+}
+
+/** Block moves the V0 scheduler asks the runner to do before the forward pass. V1 leaves them empty. */
+export interface KVCacheOps {
+  /** (cpu block, device block) pairs to copy in. */
+  readonly swapIn: readonly (readonly [BlockId, BlockId])[];
+  /** (device block, cpu block) pairs to copy out. */
+  readonly swapOut: readonly (readonly [BlockId, BlockId])[];
+  /** (source, destination) device block pairs to copy (copy-on-write). */
+  readonly copy: readonly (readonly [BlockId, BlockId])[];
+}
+
+/**
+ * What to compute in one engine step: for each scheduled request, how many of its tokens.
+ * Produced by {@link Scheduler.schedule}, consumed by the model runner, then handed back to
+ * {@link Scheduler.updateFromOutput}.
+ */
+export interface SchedulerOutput {
+  /** Requests scheduled for the first time (or re-sent whole). */
+  readonly scheduledNewReqs: readonly NewRequestData[];
+  /** Requests the runner already knows, with their diffs. */
+  readonly scheduledCachedReqs: readonly CachedRequestData[];
+  /** Tokens to compute this step per request (drafts included). Iteration order = batch order. */
+  readonly numScheduledTokens: ReadonlyMap<RequestId, number>;
+  /** Sum of `numScheduledTokens`; never above the token budget. */
+  readonly totalNumScheduledTokens: number;
+  /** Draft tokens scheduled for verification, per request (absent = none). */
+  readonly scheduledSpecDecodeTokens: ReadonlyMap<RequestId, readonly number[]>;
+  /** Requests finished (or aborted) since the previous step: the runner drops their state. */
+  readonly finishedReqIds: ReadonlySet<RequestId>;
+  /** Requests preempted in this step: the runner drops them from its batch until they resume. */
+  readonly preemptedReqIds: ReadonlySet<RequestId>;
+  /** V0 block moves (empty under V1). */
+  readonly kvCacheOps: KVCacheOps;
+}
+
+const EMPTY_OPS: KVCacheOps = Object.freeze({ swapIn: [], swapOut: [], copy: [] });
+
+/** No block moves: the shared, frozen value V1 steps use. */
+export function emptyKVCacheOps(): KVCacheOps {
+  return EMPTY_OPS;
+}
+
+/** A step that schedules nothing. */
+export function makeEmptySchedulerOutput(): SchedulerOutput {
+  return {
+    scheduledNewReqs: [],
+    scheduledCachedReqs: [],
+    numScheduledTokens: new Map(),
+    totalNumScheduledTokens: 0,
+    scheduledSpecDecodeTokens: new Map(),
+    finishedReqIds: new Set(),
+    preemptedReqIds: new Set(),
+    kvCacheOps: EMPTY_OPS,
+  };
+}

@@ -1,0 +1,37 @@
+/** Prefix-cache counters, in tokens, cumulative since the manager was created. */
+export interface PrefixCacheStats {
+  /** Tokens looked up by requests admitted fresh. */
+  readonly queries: number;
+  /** Of those, tokens found in the cache. */
+  readonly hits: number;
+  /** Tokens looked up again by previously preempted requests (kept apart so they don't inflate the hit rate). */
+  readonly preemptedQueries: number;
+  /** Of those, tokens found. */
+  readonly preemptedHits: number;
+  /** Number of successful `resetPrefixCache()` calls. */
+  readonly resets: number;
+}
+
+/** Speculative-decoding counters, cumulative. */
+export interface SpecDecodingStats {
+  /** Requests-steps that verified at least one draft. */
+  readonly numDrafts: number;
+  readonly numDraftTokens: number;
+  readonly numAcceptedTokens: number;
+  /** Accepted drafts by position in the draft (index 0 = first draft token). */
+  readonly numAcceptedTokensPerPos: readonly number[];
+}
+
+/** A scheduler's gauges (current values) and counters (cumulative). */
+export interface SchedulerStats {
+  readonly numRunningReqs: number;
+  readonly numWaitingReqs: number;
+  /** V0 only (0 under V1). */
+  readonly numSwappedReqs: number;
+  /** Fraction of KV blocks held by live requests, in [0, 1]. */
+  readonly kvCacheUsage: number;
+  readonly prefixCache: PrefixCacheStats;
+  /** Preemptions since creation. */
+  readonly numPreemptions: number;
+  readonly specDecoding: SpecDecodingStats;
+}

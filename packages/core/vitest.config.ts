@@ -1,0 +1,3 @@
+import { definePackageTests } from '@vllm-ts/vitest-config';
+
+export default definePackageTests('core');

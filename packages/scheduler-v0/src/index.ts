@@ -1,0 +1,2 @@
+// Public surface of @vllm-ts/scheduler-v0: an explicit list, filled in by its issue.
+export {};

@@ -1,0 +1,3 @@
+import { defineLibrary } from '@vllm-ts/tsup-config';
+
+export default defineLibrary();
