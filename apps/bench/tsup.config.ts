@@ -1,3 +1,4 @@
 import { defineLibrary } from '@vllm-ts/tsup-config';
 
-export default defineLibrary();
+// The CLI is a second entry; the bundled font is read from ../fonts relative to the output file.
+export default defineLibrary({ entry: ['src/index.ts', 'src/cli.ts'] });

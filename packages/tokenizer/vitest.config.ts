@@ -1,3 +1,4 @@
 import { definePackageTests } from '@vllm-ts/vitest-config';
 
-export default definePackageTests('tokenizer');
+// Files share one module graph per worker, so the big fixture tokenizers are built once (src/testing).
+export default definePackageTests('tokenizer', { isolate: false });

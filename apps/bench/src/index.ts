@@ -1,2 +1,39 @@
-// Public surface of the bench app, filled in by its issue.
-export {};
+// Public surface of the bench app: the CLI program, each subcommand as a function, and the pieces
+// they are built from (datasets, arrivals, statistics, cost model, simulator, charts).
+export { buildBenchProgram } from './program.js';
+export { runThroughput } from './commands/throughput.js';
+export type { ThroughputOptions, ThroughputReport } from './commands/throughput.js';
+export { runLatency } from './commands/latency.js';
+export type { LatencyOptions, LatencyReport } from './commands/latency.js';
+export { runServeBenchmark } from './commands/serve.js';
+export type { ServeBenchOptions, ServeReport } from './commands/serve.js';
+export { runPrefixCaching } from './commands/prefix-caching.js';
+export type { PrefixCachingOptions, PrefixCachingReport, PrefixCachingRow } from './commands/prefix-caching.js';
+export { runCompare } from './commands/compare.js';
+export type { CompareOptions, CompareReport, CompareRow } from './commands/compare.js';
+export { runSimulate } from './commands/simulate.js';
+export type { SimulateOptions, SimulateReport } from './commands/simulate.js';
+export type { EngineFlags, DatasetFlags } from './cli-options.js';
+export { randomDataset, prefixRepetitionDataset, sonnetDataset, customDataset } from './datasets.js';
+export type { BenchRequest, RandomDatasetOptions, PrefixRepetitionDatasetOptions, SonnetDatasetOptions } from './datasets.js';
+export { SONNET_LINES } from './sonnet-text.js';
+export { arrivalTimes } from './arrivals.js';
+export { SeededRandom } from './rng.js';
+export { summarize, percentile } from './stats.js';
+export type { DistributionSummary } from './stats.js';
+export { LLAMA31_8B_H200, stepTime, parseCostModel } from './cost-model.js';
+export type { CostModel, StepRequestWork } from './cost-model.js';
+export { simulate, engineLabel } from './simulate.js';
+export type { SimulatedEngine, SimulationResult } from './simulate.js';
+export { parseEngineConfigs, ALL_ENGINE_CONFIGS } from './engine-configs.js';
+export type { EngineConfigChoice } from './engine-configs.js';
+export { readTrace } from './trace.js';
+export type { Trace } from './trace.js';
+export { sendCompletion } from './serve-client.js';
+export type { RequestMeasurement, CompletionTarget } from './serve-client.js';
+export { computeServeMetrics, parseGoodput } from './serve-metrics.js';
+export type { GoodputSlos, ServeMetrics } from './serve-metrics.js';
+export { runOffline } from './offline.js';
+export type { OfflineResult } from './offline.js';
+export { barChart, renderChart, CHART_FONT_FILE } from './charts.js';
+export type { BarDatum, ChartFiles } from './charts.js';

@@ -6,6 +6,8 @@ export interface KVCacheRequest {
   readonly reqId: RequestId;
   /** Prompt + output tokens (drafts excluded). */
   readonly numTokens: number;
+  /** Tokens whose KV is in the cache (or will be once the in-flight step completes); 0 while waiting. */
+  readonly numComputedTokens: number;
   /** Chained hashes of every full block of prompt + outputs, kept current by the owner as tokens are appended. */
   readonly blockHashes: readonly BlockHash[];
   /** Times the request was preempted (lookups after a preemption are counted apart). */

@@ -1,2 +1,49 @@
-// Public surface of @vllm-ts/engine: an explicit list, filled in by its issue.
-export {};
+// Public surface of @vllm-ts/engine: an explicit list.
+export { LLM } from './llm.js';
+export type { ChatOptions } from './llm.js';
+export { LLMEngine } from './llm-engine.js';
+export type { LLMEngineRequestOptions } from './llm-engine.js';
+export { AsyncLLM } from './async-llm.js';
+export type { GenerateOptions } from './async-llm.js';
+export { resolveEngineArgs } from './config/engine-args.js';
+export type {
+  EngineArgs,
+  EngineSettings,
+  EngineVersion,
+  DeviceOption,
+  DtypeOption,
+  LoadFormatOption,
+  SpeculativeConfig,
+} from './config/engine-args.js';
+export type { ResolvedEngineConfig } from './config/resolved-engine-config.js';
+export { defaultModelDir } from './config/default-model.js';
+export type {
+  CompletionOutput,
+  RequestOutput,
+  PromptInput,
+  OutputKind,
+  IterationStats,
+  FinishedRequestStats,
+} from './output/request-output.js';
+export { readModelConfig, SUPPORTED_ARCHITECTURES } from './model/model-config.js';
+export type { ModelConfig, SupportedArchitecture, ModelDtype, ModelConfigOverrides } from './model/model-config.js';
+export type { RopeConfig, RopeType } from './model/rope-config.js';
+export { ModelLoadError } from './model/model-error.js';
+export { loadModelRunner } from './runner/model-runner.js';
+export type { ModelRunner, LoadModelOptions, KVCacheInitOptions } from './runner/model-runner.js';
+export { resolveModelPath, hubCacheDir } from './loader/hub-resolver.js';
+export type { ResolveModelOptions } from './loader/hub-resolver.js';
+export type { DownloadProgress } from './loader/hub-download.js';
+// Re-exported so callers need one import: `import { LLM, SamplingParams } from '@vllm-ts/engine'`.
+export { SamplingParams, VllmError, InvalidArgumentError } from '@vllm-ts/core';
+export type {
+  SamplingParamsInit,
+  SamplingParamsData,
+  FinishReason,
+  TokenLogprobs,
+  Logprob,
+  SchedulerStats,
+  PrefixCacheStats,
+  SpecDecodingStats,
+} from '@vllm-ts/core';
+export type { Tokenizer, ChatMessage } from '@vllm-ts/tokenizer';

@@ -1,0 +1,155 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LLMEngine } from '@vllm-ts/engine';
+import { buildDataset, engineArgsOf, type DatasetFlags, type EngineFlags } from '../cli-options.js';
+import { barChart, type ChartFiles } from '../charts.js';
+import { parseEngineConfigs, type EngineConfigChoice } from '../engine-configs.js';
+import { markdownTable, textTable, writeJson } from '../format.js';
+import { runOffline, startEngine, type OfflineResult } from '../offline.js';
+import { startProgress } from '../progress.js';
+import { summarize } from '../stats.js';
+
+/** Options of {@link runCompare}. */
+export type CompareOptions = EngineFlags &
+  DatasetFlags & {
+    /** Configuration labels, comma-separated, or `all`. */
+    configs: string;
+    numReps: number;
+    /** Folder for report.md, the chart and compare.json. */
+    outputDir?: string;
+    outputJson?: string;
+  };
+
+/** One configuration's figures over the repetitions. */
+export interface CompareRow {
+  readonly config: string;
+  /** Output tokens/s of each repetition. */
+  readonly outputThroughputs: readonly number[];
+  readonly medianOutputThroughput: number;
+  readonly medianTotalThroughput: number;
+  readonly medianElapsedS: number;
+  readonly medianTtftMs: number;
+  readonly cachedTokenFraction: number;
+  readonly preemptions: number;
+  /** Median output throughput over that of the baseline (the first V0 configuration, else the first). */
+  readonly speedup: number;
+}
+
+/** What `compare` reports. */
+export interface CompareReport {
+  readonly benchmark: 'compare';
+  readonly baseline: string;
+  readonly rows: readonly CompareRow[];
+  /** Best V1 over best V0 median output throughput; null unless both ran. */
+  readonly v1OverV0: number | null;
+  readonly markdown: string;
+  readonly chart: ChartFiles | null;
+}
+
+/**
+ * V0 vs V1 (each with prefix caching and chunked prefill on/off) on the same workload in one run:
+ * one engine per configuration, a warm-up each, then `numReps` repetitions whose configuration
+ * order rotates from repetition to repetition; repetition `r` uses the same requests for every
+ * configuration (and new ones each repetition, so caches from earlier repetitions do not help).
+ * @param o flags
+ * @param log where the table goes
+ * @returns the report (markdown included)
+ */
+export async function runCompare(o: CompareOptions, log: (s: string) => void = console.log): Promise<CompareReport> {
+  const choices = parseEngineConfigs(o.configs);
+  const args = engineArgsOf(o);
+  const engines: LLMEngine[] = [];
+  try {
+    for (const c of choices) engines.push(await startEngine({ ...args, engineVersion: c.engineVersion, enablePrefixCaching: c.enablePrefixCaching, enableChunkedPrefill: c.enableChunkedPrefill }));
+    const first = engines[0]!;
+    const dataset = (seed: number) => buildDataset({ ...o, seed }, { vocabSize: first.config.vocabSize, encode: (t) => first.tokenizer.encode(t) });
+    const warm = dataset(o.seed + 10_000).slice(0, 2);
+    for (const e of engines) await runOffline(e, warm);
+    const results: OfflineResult[][] = choices.map(() => []);
+    const bar = startProgress('compare', o.numReps * choices.length);
+    for (let r = 0; r < o.numReps; r++) {
+      const work = dataset(o.seed + r);
+      for (let k = 0; k < choices.length; k++) {
+        const i = (k + r) % choices.length;
+        results[i]!.push(await runOffline(engines[i]!, work));
+        bar.update(r * choices.length + k + 1);
+      }
+    }
+    bar.stop();
+    const baseIndex = Math.max(0, choices.findIndex((c) => c.engineVersion === 'v0'));
+    const rows = choices.map((c, i) => row(c, results[i]!));
+    const baseTput = rows[baseIndex]!.medianOutputThroughput;
+    const withSpeedup = rows.map((r) => ({ ...r, speedup: r.medianOutputThroughput / baseTput }));
+    const best = (v: 'v0' | 'v1') => Math.max(...withSpeedup.filter((_, i) => choices[i]!.engineVersion === v).map((r) => r.medianOutputThroughput), -Infinity);
+    const v1OverV0 = Number.isFinite(best('v0')) && Number.isFinite(best('v1')) ? best('v1') / best('v0') : null;
+    const header = ['config', 'output tok/s (median)', 'total tok/s', 'elapsed s', 'TTFT p50 ms', 'cached %', 'preemptions', `vs ${choices[baseIndex]!.label}`];
+    const cells = withSpeedup.map((r) => [r.config, r.medianOutputThroughput, r.medianTotalThroughput, r.medianElapsedS, r.medianTtftMs, r.cachedTokenFraction * 100, r.preemptions, `${r.speedup.toFixed(2)}x`]);
+    log(textTable(header, cells));
+    const chart =
+      o.outputDir === undefined
+        ? null
+        : await barChart(
+            withSpeedup.flatMap((r) => r.outputThroughputs.map((v, k) => ({ group: r.config, series: `rep ${k + 1}`, value: v }))),
+            { title: 'Output tokens/s per configuration and repetition', yTitle: 'output tokens/s', basePath: join(o.outputDir, 'compare') },
+          );
+    const markdown = renderMarkdown(o, first, withSpeedup, header, cells, choices[baseIndex]!.label, v1OverV0, chart);
+    const report: CompareReport = { benchmark: 'compare', baseline: choices[baseIndex]!.label, rows: withSpeedup, v1OverV0, markdown, chart };
+    if (o.outputDir !== undefined) {
+      writeFileSync(join(o.outputDir, 'compare.md'), markdown);
+      writeJson(join(o.outputDir, 'compare.json'), report);
+    }
+    if (o.outputJson !== undefined) writeJson(o.outputJson, report);
+    return report;
+  } finally {
+    await Promise.all(engines.map((e) => e.close()));
+  }
+}
+
+function row(c: EngineConfigChoice, rs: readonly OfflineResult[]): CompareRow {
+  const med = (f: (r: OfflineResult) => number): number => summarize(rs.map(f)).median;
+  const input = rs.reduce((s, r) => s + r.inputTokens, 0);
+  return {
+    config: c.label,
+    outputThroughputs: rs.map((r) => r.outputThroughput),
+    medianOutputThroughput: med((r) => r.outputThroughput),
+    medianTotalThroughput: med((r) => r.totalTokenThroughput),
+    medianElapsedS: med((r) => r.elapsedS),
+    medianTtftMs: med((r) => r.ttftMs.median),
+    cachedTokenFraction: input > 0 ? rs.reduce((s, r) => s + r.numCachedTokens, 0) / input : 0,
+    preemptions: rs.reduce((s, r) => s + r.numPreemptions, 0),
+    speedup: 1,
+  };
+}
+
+function renderMarkdown(
+  o: CompareOptions,
+  engine: LLMEngine,
+  rows: readonly CompareRow[],
+  header: readonly string[],
+  cells: readonly (readonly (string | number)[])[],
+  baseline: string,
+  v1OverV0: number | null,
+  chart: ChartFiles | null,
+): string {
+  const c = engine.config;
+  const verdict =
+    v1OverV0 === null
+      ? 'Only one engine version ran, so there is no V1-vs-V0 verdict.'
+      : `Best V1 configuration vs best V0 configuration (median output tokens/s): **${v1OverV0.toFixed(2)}x** — V1 ${v1OverV0 >= 1 ? 'beat' : 'did not beat'} V0 here by ${(Math.abs(v1OverV0 - 1) * 100).toFixed(1)}%.`;
+  const spread = rows.map((r) => `${r.config}: ${r.outputThroughputs.map((v) => v.toFixed(1)).join(', ')}`).join('; ');
+  return [
+    '# V0 vs V1 comparison',
+    '',
+    `Model \`${c.model}\` (${c.architecture}, ${c.dtype}) on the ${c.device} backend; block size ${c.blockSize}, ${c.numGpuBlocks} KV blocks, max ${c.maxNumSeqs} sequences.`,
+    `Workload: ${o.datasetName}, ${o.numPrompts} prompts, input ${o.inputLen}${o.prefixLen > 0 ? ` (+${o.prefixLen} shared prefix)` : ''}, output ${o.outputLen} tokens (greedy, EOS ignored).`,
+    `${o.numReps} repetitions after one warm-up per engine; the configuration order rotates each repetition; figures are medians. Baseline: \`${baseline}\`.`,
+    '',
+    markdownTable(header, cells),
+    '',
+    chart === null ? '' : `![output tokens/s per configuration](./compare.png)\n`,
+    `Per-repetition output tokens/s — ${spread}.`,
+    '',
+    verdict,
+    '',
+  ].join('\n');
+}

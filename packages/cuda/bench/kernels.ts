@@ -1,0 +1,235 @@
+// Kernel benchmarks on the GPU: each kernel's achieved bandwidth (or FLOP rate) against ceilings
+// measured in the same run (a large device-to-device copy; a cuBLASLt bf16 GEMM), and against the
+// PyTorch equivalents when bench/torch-peer.py's JSON is given (TORCH_PEER_JSON). Prints a table last
+// and writes JSON (BENCH_OUT, default bench/results/kernels.json).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  CudaStream, DeviceTensor, applyPenalties, argmax, computeRopeCosSinCache, cudaUnavailableReason, decodeWorkspaceFloats,
+  embedding, fusedAddRmsNorm, gemm, getDeviceInfo, isCudaAvailable, pagedAttentionDecode, pagedAttentionPrefill,
+  rotaryEmbedding, sample, siluAndMul, writeKvCache,
+} from '../src/index.js';
+import type { DType } from '../src/index.js';
+import { Rng } from '../src/testing/random.js';
+import { formatTable, timeOnStream } from './harness.js';
+
+if (!isCudaAvailable()) {
+  console.log(`CUDA unavailable: ${cudaUnavailableReason()}`);
+  process.exit(0);
+}
+
+const stream = CudaStream.create();
+const rng = new Rng(1234);
+const tensors: DeviceTensor[] = [];
+
+/** A tensor filled with random values: one random 8 MiB host chunk, tiled on the device (never zeros). */
+function random(shape: number[], dtype: DType, scale = 1): DeviceTensor {
+  const t = DeviceTensor.empty(shape, dtype);
+  tensors.push(t);
+  const chunkElems = Math.min(t.numel, 1 << 22);
+  const chunk = DeviceTensor.fromHost(
+    dtype === 'int32' ? new Int32Array(chunkElems) : rng.tensor(chunkElems, dtype === 'float32' ? 'float32' : dtype, scale),
+    [chunkElems],
+    dtype,
+  );
+  const flat = t.view([t.numel]);
+  for (let off = 0; off < t.numel; off += chunkElems) {
+    const n = Math.min(chunkElems, t.numel - off);
+    flat.rows(off, n).copyFrom(n === chunkElems ? chunk : chunk.rows(0, n), stream);
+  }
+  stream.synchronize();
+  chunk.free();
+  return t;
+}
+
+function ints(values: Int32Array | number[], shape: number[]): DeviceTensor {
+  const t = DeviceTensor.fromHost(values instanceof Int32Array ? values : Int32Array.from(values), shape, 'int32');
+  tensors.push(t);
+  return t;
+}
+
+function floats(values: number[], shape: number[]): DeviceTensor {
+  const t = DeviceTensor.fromHost(Float32Array.from(values), shape, 'float32');
+  tensors.push(t);
+  return t;
+}
+
+interface Row {
+  name: string;
+  ms: number;
+  spreadMs: number;
+  bytes?: number;
+  flops?: number;
+}
+const rows: Row[] = [];
+
+function bench(name: string, fn: () => void, work: { bytes?: number; flops?: number }, iters = 10): void {
+  const t = timeOnStream(stream, fn, { iters });
+  rows.push({ name, ...t, ...work });
+  console.log(`${name}: ${t.ms.toFixed(4)} ms (spread ${t.spreadMs.toFixed(4)})`);
+}
+
+const device = getDeviceInfo();
+console.log(`device: ${device.name}, ${device.multiProcessorCount} SMs, ${(device.totalGlobalMem / 2 ** 30).toFixed(0)} GiB`);
+
+// Ceilings.
+{
+  const n = 1 << 30; // 2 GiB of bf16
+  const a = random([n], 'bfloat16');
+  const b = DeviceTensor.empty([n], 'bfloat16');
+  tensors.push(b);
+  bench('ceiling: D2D copy 2 GiB', () => b.copyFrom(a, stream), { bytes: 2 * 2 * n }, 5);
+  a.free();
+  b.free();
+  const m = 8192;
+  const x = random([m, m], 'bfloat16');
+  const w = random([m, m], 'bfloat16', 0.05);
+  const o = DeviceTensor.empty([m, m], 'bfloat16');
+  tensors.push(o);
+  bench('ceiling: cuBLASLt bf16 GEMM 8192^3', () => gemm({ out: o, a: x, weight: w }, { stream }), { flops: 2 * m ** 3 }, 5);
+}
+
+// Llama-3.1-8B shapes: hidden 4096, 32 heads / 8 kv heads of 128, intermediate 14336, vocab 128256.
+const [H, NH, NKV, D, I, V] = [4096, 32, 8, 128, 14336, 128256];
+const T = 16384; // tokens in a large prefill batch
+{
+  const table = random([V, H], 'bfloat16');
+  const ids = ints(Int32Array.from({ length: T }, () => rng.int(0, V)), [T]);
+  const out = DeviceTensor.empty([T, H], 'bfloat16');
+  tensors.push(out);
+  bench('embedding 16k tokens', () => embedding(out, ids, table, { stream }), { bytes: 2 * T * H * 2 + T * 4 });
+
+  const x = random([T, H], 'bfloat16');
+  const r = random([T, H], 'bfloat16');
+  const w = random([H], 'bfloat16');
+  bench('fusedAddRmsNorm 16k x 4096', () => fusedAddRmsNorm(x, r, w, 1e-5, { stream }), { bytes: 4 * T * H * 2 });
+
+  const gu = random([T, 2 * I], 'bfloat16');
+  const act = DeviceTensor.empty([T, I], 'bfloat16');
+  tensors.push(act);
+  bench('siluAndMul 16k x 14336', () => siluAndMul(act, gu, { stream }), { bytes: 3 * T * I * 2 });
+  for (const t of [table, gu, act]) t.free();
+
+  const width = (NH + 2 * NKV) * D;
+  const qkv = random([T, width], 'bfloat16');
+  const positions = ints(Int32Array.from({ length: T }, () => rng.int(0, 8192)), [T]);
+  const cache = computeRopeCosSinCache({ rotaryDim: D, maxPosition: 8192, base: 500000 });
+  const cosSin = DeviceTensor.fromHost(cache, [8192, D], 'float32');
+  tensors.push(cosSin);
+  bench(
+    'rotaryEmbedding 16k tokens (q+k)',
+    () => rotaryEmbedding({ positions, query: qkv.columns(0, NH * D), key: qkv.columns(NH * D, NKV * D), cosSinCache: cosSin, numHeads: NH, numKvHeads: NKV, headDim: D }, { stream }),
+    { bytes: 2 * T * (NH + NKV) * D * 2 + T * D * 4 },
+  );
+
+  const blockSize = 16;
+  const numBlocks = T / blockSize + 64;
+  const kc = random([numBlocks, blockSize, NKV, D], 'bfloat16');
+  const vc = random([numBlocks, blockSize, NKV, D], 'bfloat16');
+  const slots = ints(rng.permutation(numBlocks * blockSize).subarray(0, T), [T]);
+  bench(
+    'writeKvCache 16k tokens',
+    () => writeKvCache({ key: qkv.columns(NH * D, NKV * D), value: qkv.columns((NH + NKV) * D, NKV * D), keyCache: kc, valueCache: vc, slotMapping: slots }, { stream }),
+    { bytes: 2 * 2 * T * NKV * D * 2 },
+  );
+
+  // Prefill: 16 sequences of 1024 new tokens each, causal.
+  const seqs = 16;
+  const L = T / seqs;
+  const blocksPerSeq = L / blockSize;
+  const tables = ints(rng.permutation(numBlocks).subarray(0, seqs * blocksPerSeq), [seqs, blocksPerSeq]);
+  const seqLens = ints(Array.from({ length: seqs }, () => L), [seqs]);
+  const qsl = ints(Array.from({ length: seqs + 1 }, (_, i) => i * L), [seqs + 1]);
+  const attnOut = DeviceTensor.empty([T, NH * D], 'bfloat16');
+  tensors.push(attnOut);
+  bench(
+    'pagedAttentionPrefill 16 x 1024 causal',
+    () => pagedAttentionPrefill({ out: attnOut, query: qkv.columns(0, NH * D), keyCache: kc, valueCache: vc, blockTables: tables, seqLens, queryStartLoc: qsl, maxQueryLen: L, numHeads: NH, scale: 1 / Math.sqrt(D) }, { stream }),
+    { flops: 4 * seqs * ((L * (L + 1)) / 2) * NH * D },
+    3,
+  );
+
+  // Decode: 64 sequences x 2048 context, one new token each.
+  const B = 64;
+  const ctx = 2048;
+  const dBlocks = ctx / blockSize;
+  const dk = random([B * dBlocks, blockSize, NKV, D], 'bfloat16');
+  const dv = random([B * dBlocks, blockSize, NKV, D], 'bfloat16');
+  const dTables = ints(rng.permutation(B * dBlocks), [B, dBlocks]);
+  const dLens = ints(Array.from({ length: B }, () => ctx), [B]);
+  const q = random([B, NH * D], 'bfloat16');
+  const dOut = DeviceTensor.empty([B, NH * D], 'bfloat16');
+  const ws = DeviceTensor.empty([decodeWorkspaceFloats(B, NH, NKV, D, ctx)], 'float32');
+  tensors.push(dOut, ws);
+  bench(
+    'pagedAttentionDecode 64 x 2048 ctx',
+    () => pagedAttentionDecode({ out: dOut, query: q, keyCache: dk, valueCache: dv, blockTables: dTables, seqLens: dLens, maxSeqLen: ctx, numHeads: NH, scale: 1 / Math.sqrt(D), workspace: ws }, { stream }),
+    { bytes: 2 * B * ctx * NKV * D * 2 },
+  );
+  for (const t of [x, r, qkv, kc, vc, dk, dv]) t.free();
+}
+
+// GEMMs of one decode token (weight-read bound) and of a 4096-token prefill (FLOP bound).
+for (const [label, n, k] of [['qkv', (NH + 2 * NKV) * D, H], ['o_proj', H, NH * D], ['gate_up', 2 * I, H], ['down', H, I], ['lm_head', V, H]] as const) {
+  const w = random([n, k], 'bfloat16', 0.05);
+  for (const m of [1, 4096]) {
+    if (label === 'lm_head' && m > 1) continue;
+    const a = random([m, k], 'bfloat16');
+    const out = DeviceTensor.empty([m, n], label === 'lm_head' ? 'float32' : 'bfloat16');
+    tensors.push(out);
+    const work = m === 1 ? { bytes: n * k * 2 } : { flops: 2 * m * n * k };
+    bench(`gemm ${label} m=${m} (${n}x${k})`, () => gemm({ out, a, weight: w }, { stream }), work);
+    a.free();
+    out.free();
+  }
+  w.free();
+}
+
+// Sampling over the Llama-3 vocabulary.
+{
+  const R = 256;
+  const logits = random([R, V], 'float32', 3);
+  const ids = DeviceTensor.empty([R], 'int32');
+  tensors.push(ids);
+  bench('argmax 256 x 128256 fp32', () => argmax(ids, logits, { stream }), { bytes: R * V * 4 });
+  const temp = floats(Array(R).fill(0.8), [R]);
+  const topK = ints(Array(R).fill(50), [R]);
+  const topP = floats(Array(R).fill(0.9), [R]);
+  const minP = floats(Array(R).fill(0), [R]);
+  const u = floats(Array.from({ length: R }, () => rng.next()), [R]);
+  bench('sample top-k 50 top-p 0.9, 256 rows', () => sample({ out: ids, logits, temperature: temp, topK, topP, minP, uniform: u }, { stream }), { bytes: R * V * 4 });
+  const counts = DeviceTensor.empty([R, V], 'int32');
+  tensors.push(counts);
+  const prompt = ints(Int32Array.from({ length: R * 1024 }, () => rng.int(0, V)), [R, 1024]);
+  const output = ints(Int32Array.from({ length: R * 256 }, () => rng.int(0, V)), [R, 256]);
+  const rep = floats(Array(R).fill(1.1), [R]);
+  const fp = floats(Array(R).fill(0.1), [R]);
+  bench('applyPenalties 256 rows', () => applyPenalties({ logits, counts, promptTokens: prompt, outputTokens: output, repetition: rep, frequency: fp, presence: fp }, { stream }), { bytes: R * V * (4 * 2 + 4 * 3) });
+}
+
+stream.synchronize();
+for (const t of tensors) if (!t.isFreed) t.free();
+
+const copy = rows.find((r) => r.name.startsWith('ceiling: D2D'))!;
+const mm = rows.find((r) => r.name.startsWith('ceiling: cuBLASLt'))!;
+const copyGBs = copy.bytes! / copy.ms / 1e6;
+const gemmTflops = mm.flops! / mm.ms / 1e9;
+let peer: Record<string, number> = {};
+if (process.env.TORCH_PEER_JSON) {
+  try {
+    peer = JSON.parse(readFileSync(process.env.TORCH_PEER_JSON, 'utf8')) as Record<string, number>;
+  } catch (error) {
+    console.log(`no PyTorch peer results: ${(error as Error).message}`);
+  }
+}
+const table = rows.map((r) => {
+  const rate = r.bytes !== undefined ? `${(r.bytes / r.ms / 1e6).toFixed(0)} GB/s` : `${(r.flops! / r.ms / 1e9).toFixed(1)} TFLOP/s`;
+  const ofCeiling = r.bytes !== undefined ? (r.bytes / r.ms / 1e6 / copyGBs) * 100 : ((r.flops! / r.ms / 1e9) / gemmTflops) * 100;
+  const torchMs = peer[r.name];
+  return [r.name, r.ms.toFixed(4), rate, `${ofCeiling.toFixed(0)}%`, torchMs ? torchMs.toFixed(4) : '-', torchMs ? `${(torchMs / r.ms).toFixed(2)}x` : '-'];
+});
+const outPath = process.env.BENCH_OUT ?? new URL('./results/kernels.json', import.meta.url).pathname;
+mkdirSync(dirname(outPath), { recursive: true });
+writeFileSync(outPath, `${JSON.stringify({ date: new Date().toISOString(), device, copyGBs, gemmTflops, rows, peer }, null, 2)}\n`);
+console.log(`\nceilings: copy ${copyGBs.toFixed(0)} GB/s (read + write), cuBLASLt bf16 GEMM ${gemmTflops.toFixed(0)} TFLOP/s`);
+console.log(formatTable(['kernel', 'ms', 'achieved', 'of ceiling', 'torch ms', 'torch/ours'], table));

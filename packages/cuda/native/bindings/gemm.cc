@@ -1,0 +1,258 @@
+// GEMM through cuBLASLt, loaded with dlopen at first use: this addon builds without cuBLAS headers
+// or libraries, so the few entry points used are declared here from the public cublasLt.h ABI.
+// out[m, n] = alpha * a[m, k] . w[n, k]^T + beta * out  (row-major; w in the PyTorch Linear layout),
+// fp32 accumulation, fp32 scale. Each shape's algorithm is picked once, by timing cuBLASLt's top
+// heuristic candidates on the first call (see planFor).
+#include <dlfcn.h>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+#include "cuda-check.h"
+
+namespace vllm_cuda {
+namespace {
+
+using Handle = void*;
+using MatmulDesc = void*;
+using Layout = void*;
+using Preference = void*;
+struct Algo {
+  uint64_t data[8];
+};
+struct HeuristicResult {
+  Algo algo;
+  size_t workspaceSize;
+  int state;
+  float wavesCount;
+  int reserved[4];
+};
+
+constexpr int kComputeF32 = 68;           // CUBLAS_COMPUTE_32F
+constexpr int kDescTransA = 3;            // CUBLASLT_MATMUL_DESC_TRANSA
+constexpr int kDescTransB = 4;            // CUBLASLT_MATMUL_DESC_TRANSB
+constexpr int kPrefMaxWorkspace = 1;      // CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
+constexpr int kOpN = 0, kOpT = 1;         // cublasOperation_t
+constexpr size_t kWorkspaceBytes = 32u << 20;
+
+struct Api {
+  int (*create)(Handle*);
+  int (*matmulDescCreate)(MatmulDesc*, int, int);
+  int (*matmulDescSetAttribute)(MatmulDesc, int, const void*, size_t);
+  int (*matmulDescDestroy)(MatmulDesc);
+  int (*layoutCreate)(Layout*, int, uint64_t, uint64_t, int64_t);
+  int (*layoutDestroy)(Layout);
+  int (*preferenceCreate)(Preference*);
+  int (*preferenceSetAttribute)(Preference, int, const void*, size_t);
+  int (*preferenceDestroy)(Preference);
+  int (*algoGetHeuristic)(Handle, MatmulDesc, Layout, Layout, Layout, Layout, Preference, int, HeuristicResult*, int*);
+  int (*matmul)(Handle, MatmulDesc, const void*, const void*, Layout, const void*, Layout, const void*, const void*,
+                Layout, void*, Layout, const Algo*, void*, size_t, cudaStream_t);
+  const char* (*statusString)(int);
+};
+
+struct Plan {
+  MatmulDesc desc;
+  Layout a, b, c;
+  Algo algo;
+  size_t workspaceSize;
+};
+
+struct State {
+  std::once_flag once;
+  std::string loadError;
+  std::string loadedFrom;
+  void* lib = nullptr;
+  Api api{};
+  Handle handle = nullptr;
+  void* workspace = nullptr;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int>, Plan> plans;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+template <typename F> bool bind(void* lib, const char* name, F& fn) {
+  fn = reinterpret_cast<F>(dlsym(lib, name));
+  return fn != nullptr;
+}
+
+void load(State& s) {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("VLLM_TS_CUBLASLT")) candidates.push_back(env);
+  for (const char* name : {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"}) candidates.push_back(name);
+  std::vector<std::string> homes;
+  if (const char* h = std::getenv("CUDA_HOME")) homes.push_back(h);
+  homes.push_back("/usr/local/cuda");
+  for (const auto& home : homes)
+    for (const char* sub : {"/lib64/libcublasLt.so.13", "/lib64/libcublasLt.so", "/targets/x86_64-linux/lib/libcublasLt.so"})
+      candidates.push_back(home + sub);
+  std::string tried;
+  for (const auto& c : candidates) {
+    s.lib = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (s.lib) {
+      s.loadedFrom = c;
+      break;
+    }
+    const char* err = dlerror();
+    tried += "\n  " + c + ": " + (err ? err : "not found");
+  }
+  if (!s.lib) {
+    s.loadError = "libcublasLt could not be loaded (set VLLM_TS_CUBLASLT to its path); tried:" + tried;
+    return;
+  }
+  Api& a = s.api;
+  const bool ok = bind(s.lib, "cublasLtCreate", a.create) && bind(s.lib, "cublasLtMatmulDescCreate", a.matmulDescCreate) &&
+                  bind(s.lib, "cublasLtMatmulDescSetAttribute", a.matmulDescSetAttribute) &&
+                  bind(s.lib, "cublasLtMatmulDescDestroy", a.matmulDescDestroy) &&
+                  bind(s.lib, "cublasLtMatrixLayoutCreate", a.layoutCreate) &&
+                  bind(s.lib, "cublasLtMatrixLayoutDestroy", a.layoutDestroy) &&
+                  bind(s.lib, "cublasLtMatmulPreferenceCreate", a.preferenceCreate) &&
+                  bind(s.lib, "cublasLtMatmulPreferenceSetAttribute", a.preferenceSetAttribute) &&
+                  bind(s.lib, "cublasLtMatmulPreferenceDestroy", a.preferenceDestroy) &&
+                  bind(s.lib, "cublasLtMatmulAlgoGetHeuristic", a.algoGetHeuristic) &&
+                  bind(s.lib, "cublasLtMatmul", a.matmul);
+  bind(s.lib, "cublasLtGetStatusString", a.statusString);
+  if (!ok) s.loadError = "libcublasLt at " + s.loadedFrom + " lacks an expected entry point: " + dlerror();
+}
+
+State& ready(Napi::Env env) {
+  State& s = state();
+  std::call_once(s.once, [&] { load(s); });
+  if (!s.loadError.empty()) {
+    Napi::Error e = Napi::Error::New(env, s.loadError);
+    e.Set("library", Napi::String::New(env, "cublasLt"));
+    e.Set("statusName", Napi::String::New(env, "CUBLASLT_UNAVAILABLE"));
+    throw e;
+  }
+  if (!s.handle) {
+    CUDA_TRY(env, CublasStatus{s.api.create(&s.handle)});
+    CUDA_TRY(env, cudaMalloc(&s.workspace, kWorkspaceBytes));
+  }
+  return s;
+}
+
+constexpr int kCandidates = 8;
+
+// Median-free quick timing of one algorithm: 2 warm-up calls, then 5 timed; < 0 when it fails.
+float timeAlgo(State& s, const Plan& plan, const Algo& algo, size_t workspaceSize, const void* a, const void* w, void* out,
+               cudaStream_t stream) {
+  const float alpha = 1.f, beta = 0.f;
+  auto call = [&] {
+    return s.api.matmul(s.handle, plan.desc, &alpha, w, plan.a, a, plan.b, &beta, out, plan.c, out, plan.c, &algo,
+                        s.workspace, workspaceSize, stream);
+  };
+  for (int i = 0; i < 2; ++i)
+    if (call() != 0) return -1.f;
+  cudaEvent_t start, end;
+  if (cudaEventCreate(&start) != cudaSuccess) return -1.f;
+  if (cudaEventCreate(&end) != cudaSuccess) {
+    cudaEventDestroy(start);
+    return -1.f;
+  }
+  float ms = -1.f;
+  cudaEventRecord(start, stream);
+  bool ok = true;
+  for (int i = 0; i < 5 && ok; ++i) ok = call() == 0;
+  cudaEventRecord(end, stream);
+  if (ok && cudaEventSynchronize(end) == cudaSuccess) cudaEventElapsedTime(&ms, start, end);
+  cudaEventDestroy(start);
+  cudaEventDestroy(end);
+  cudaGetLastError();
+  return ok ? ms : -1.f;
+}
+
+// The plan for a shape: cuBLASLt's heuristic candidates, timed on first use when that is safe (the
+// output is overwritten anyway, beta == 0, and the stream is not being captured into a graph);
+// otherwise the heuristic's first choice.
+const Plan& planFor(Napi::Env env, State& s, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldw, int64_t ldc,
+                    int inType, int outType, bool mayTime, const void* a, const void* w, void* out, cudaStream_t stream) {
+  const auto key = std::make_tuple(m, n, k, lda, ldw, ldc, inType, outType);
+  auto it = s.plans.find(key);
+  if (it != s.plans.end()) return it->second;
+  const Api& api = s.api;
+  Plan plan{};
+  CUDA_TRY(env, CublasStatus{api.matmulDescCreate(&plan.desc, kComputeF32, 0 /* CUDA_R_32F scale */)});
+  const int opT = kOpT, opN = kOpN;
+  CUDA_TRY(env, CublasStatus{api.matmulDescSetAttribute(plan.desc, kDescTransA, &opT, sizeof(opT))});
+  CUDA_TRY(env, CublasStatus{api.matmulDescSetAttribute(plan.desc, kDescTransB, &opN, sizeof(opN))});
+  // Column-major view: out^T[n, m] = (w as k x n)^T . (a as k x m).
+  CUDA_TRY(env, CublasStatus{api.layoutCreate(&plan.a, inType, k, n, ldw)});
+  CUDA_TRY(env, CublasStatus{api.layoutCreate(&plan.b, inType, k, m, lda)});
+  CUDA_TRY(env, CublasStatus{api.layoutCreate(&plan.c, outType, n, m, ldc)});
+  Preference pref = nullptr;
+  CUDA_TRY(env, CublasStatus{api.preferenceCreate(&pref)});
+  const uint64_t ws = kWorkspaceBytes;
+  CUDA_TRY(env, CublasStatus{api.preferenceSetAttribute(pref, kPrefMaxWorkspace, &ws, sizeof(ws))});
+  HeuristicResult results[kCandidates] = {};
+  int found = 0;
+  const int status =
+      api.algoGetHeuristic(s.handle, plan.desc, plan.a, plan.b, plan.c, plan.c, pref, kCandidates, results, &found);
+  api.preferenceDestroy(pref);
+  CUDA_TRY(env, CublasStatus{status});
+  if (found == 0) CUDA_TRY(env, CublasStatus{15 /* CUBLAS_STATUS_NOT_SUPPORTED */});
+  int best = 0;
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  cudaStreamIsCapturing(stream, &capture);
+  if (mayTime && found > 1 && capture == cudaStreamCaptureStatusNone) {
+    float bestMs = -1.f;
+    for (int i = 0; i < found; ++i) {
+      if (results[i].state != 0) continue;
+      const float ms = timeAlgo(s, plan, results[i].algo, results[i].workspaceSize, a, w, out, stream);
+      if (ms >= 0.f && (bestMs < 0.f || ms < bestMs)) bestMs = ms, best = i;
+    }
+  }
+  plan.algo = results[best].algo;
+  plan.workspaceSize = results[best].workspaceSize;
+  return s.plans.emplace(key, plan).first->second;
+}
+
+int cudaDataType(Napi::Env env, int64_t dtype) {
+  switch (dtype) {
+    case 0: return 0;   // F32 -> CUDA_R_32F
+    case 1: return 2;   // F16 -> CUDA_R_16F
+    case 2: return 14;  // BF16 -> CUDA_R_16BF
+    default: throw Napi::TypeError::New(env, "gemm supports float32, float16 and bfloat16");
+  }
+}
+
+// (out, a, w, m, n, k, lda, ldw, ldc, inDtype, outDtype, alpha, beta, stream)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State& s = ready(env);
+  const int64_t m = intArg(info, 3), n = intArg(info, 4), k = intArg(info, 5);
+  if (m == 0 || n == 0) return env.Undefined();
+  const float alpha = static_cast<float>(numberArg(info, 11)), beta = static_cast<float>(numberArg(info, 12));
+  void* out = ptrArg(info, 0);
+  const Plan& plan = planFor(env, s, m, n, k, intArg(info, 6), intArg(info, 7), intArg(info, 8),
+                             cudaDataType(env, intArg(info, 9)), cudaDataType(env, intArg(info, 10)), beta == 0.f,
+                             ptrArg(info, 1), ptrArg(info, 2), out, streamArg(info, 13));
+  CUDA_TRY(env, CublasStatus{s.api.matmul(s.handle, plan.desc, &alpha, ptrArg(info, 2), plan.a, ptrArg(info, 1), plan.b,
+                                          &beta, out, plan.c, out, plan.c, &plan.algo, s.workspace, plan.workspaceSize,
+                                          streamArg(info, 13))});
+  return env.Undefined();
+}
+
+// Loads the library and creates the handle; returns where it was loaded from.
+Napi::Value GemmInit(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), ready(info.Env()).loadedFrom);
+}
+
+}  // namespace
+
+std::string cublasStatusMessage(int status) {
+  State& s = state();
+  if (s.api.statusString) return s.api.statusString(status);
+  return "cuBLAS status " + std::to_string(status);
+}
+
+void registerGemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("gemmInit", Napi::Function::New(env, GemmInit, "gemmInit"));
+}
+
+}  // namespace vllm_cuda

@@ -1,0 +1,100 @@
+// Host-callable launchers of the CUDA kernels. Pure C++: no Node headers, so the kernels build
+// and can be reused without the binding. Every launcher enqueues on `stream` and returns the
+// launch status (cudaGetLastError); none synchronizes.
+#pragma once
+#include <cuda_runtime.h>
+#include <cstdint>
+
+namespace vllm_cuda {
+
+// Matches the TypeScript DType codes in src/dtype.ts.
+enum class DType : int { F32 = 0, F16 = 1, BF16 = 2, I32 = 3 };
+
+cudaError_t launchEmbedding(DType dtype, void* out, const int32_t* ids, const void* table, int64_t numTokens,
+                            int64_t vocabSize, int64_t hidden, cudaStream_t stream);
+
+cudaError_t launchRmsNorm(DType dtype, void* out, const void* input, const void* weight, float eps, int64_t numTokens,
+                          int64_t hidden, cudaStream_t stream);
+
+// residual += input (rounded to dtype), then input = rmsNorm(residual) * weight; both in place.
+cudaError_t launchFusedAddRmsNorm(DType dtype, void* input, void* residual, const void* weight, float eps,
+                                  int64_t numTokens, int64_t hidden, cudaStream_t stream);
+
+// Neox-layout rotary embedding in place on q and k. cosSin is float32 [maxPosition, rotaryDim]:
+// the first rotaryDim/2 columns are cos, the rest sin. Strides are in elements between tokens.
+cudaError_t launchRopeNeox(DType dtype, const int32_t* positions, void* q, int64_t qStride, void* k, int64_t kStride,
+                           const float* cosSin, int64_t numTokens, int numHeads, int numKvHeads, int headDim,
+                           int rotaryDim, cudaStream_t stream);
+
+// Copies key/value rows [numTokens, numKvHeads*headDim] into caches [numBlocks, blockSize, numKvHeads, headDim]
+// at slotMapping[t] (a negative slot skips the token).
+cudaError_t launchWriteKvCache(DType dtype, const void* key, int64_t keyStride, const void* value, int64_t valueStride,
+                               void* keyCache, void* valueCache, const int32_t* slotMapping, int64_t numTokens,
+                               int numKvHeads, int headDim, cudaStream_t stream);
+
+struct PagedAttentionArgs {
+  DType dtype;
+  void* out;  // [numTokens, numHeads*headDim], contiguous
+  const void* query;
+  int64_t queryStride;
+  const void* keyCache;
+  const void* valueCache;
+  const int32_t* blockTables;  // [numSeqs, maxBlocksPerSeq]
+  int maxBlocksPerSeq;
+  const int32_t* seqLens;        // [numSeqs] tokens in context, this step's included
+  const int32_t* queryStartLoc;  // [numSeqs + 1] (prefill only)
+  int numSeqs;
+  int maxQueryLen;  // prefill only
+  int maxSeqLen;    // decode: bounds the number of partitions
+  int numHeads;
+  int numKvHeads;
+  int headDim;
+  int blockSize;
+  float scale;
+  float* workspace;  // decode only; see decodeWorkspaceFloats
+};
+
+cudaError_t launchPagedAttentionPrefill(const PagedAttentionArgs& args, cudaStream_t stream);
+cudaError_t launchPagedAttentionDecode(const PagedAttentionArgs& args, cudaStream_t stream);
+// Floats of scratch the split-K decode kernel needs.
+int64_t decodeWorkspaceFloats(int numSeqs, int numHeads, int numKvHeads, int headDim, int maxSeqLen);
+// Tokens of context each split of the decode kernel covers: at most kDecodePartitionSize, halved
+// (down to 64) while the grid would cover fewer than ~2 waves of a 132-SM GPU.
+int decodePartitionSize(int numSeqs, int numKvHeads, int maxSeqLen);
+constexpr int kDecodePartitionSize = 512;
+
+cudaError_t launchSiluAndMul(DType dtype, void* out, const void* input, int64_t numTokens, int64_t d,
+                             cudaStream_t stream);
+
+cudaError_t launchArgmax(DType dtype, int32_t* out, const void* logits, int64_t numRows, int64_t vocabSize,
+                         cudaStream_t stream);
+
+struct SampleArgs {
+  int32_t* out;
+  const float* logits;  // [numRows, vocabSize]
+  int64_t numRows;
+  int64_t vocabSize;
+  const float* temperature;
+  const int32_t* topK;
+  const float* topP;
+  const float* minP;
+  const float* uniform;  // one draw in [0, 1) per row
+};
+cudaError_t launchSample(const SampleArgs& args, cudaStream_t stream);
+
+struct PenaltyArgs {
+  float* logits;  // [numRows, vocabSize], in place
+  int32_t* counts;  // workspace [numRows, vocabSize]
+  int64_t numRows;
+  int64_t vocabSize;
+  const int32_t* promptTokens;  // [numRows, promptWidth], negative = padding
+  int64_t promptWidth;
+  const int32_t* outputTokens;  // [numRows, outputWidth], negative = padding
+  int64_t outputWidth;
+  const float* repetition;
+  const float* frequency;
+  const float* presence;
+};
+cudaError_t launchApplyPenalties(const PenaltyArgs& args, cudaStream_t stream);
+
+}  // namespace vllm_cuda

@@ -1,0 +1,338 @@
+import { InvalidArgumentError, invariant } from '@vllm-ts/core';
+import { DeviceTensor } from './device-tensor.js';
+import type { FloatDType } from './dtype.js';
+import type { HostData } from './device-tensor.js';
+import { checkInt } from './internal/check.js';
+import { decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill, writeKvCache } from './ops/attention.js';
+import { gemm } from './ops/gemm.js';
+import { embedding, fusedAddRmsNorm, rmsNorm, siluAndMul } from './ops/layers.js';
+import { rotaryEmbedding } from './ops/rotary.js';
+import { computeRopeCosSinCache } from './rope-cache.js';
+import type { RopeScaling } from './rope-cache.js';
+import type { CudaStream } from './stream.js';
+import { fillRandom } from './internal/fill-random.js';
+
+/** The shape of a Llama-family decoder (Llama 2/3, Mistral, Qwen3 with `qkNorm`). */
+export interface LlamaConfig {
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  readonly rmsNormEps: number;
+  readonly ropeTheta: number;
+  readonly ropeScaling?: RopeScaling;
+  readonly maxPosition: number;
+  /** Qwen3: RMSNorm over each head of q and k before RoPE. */
+  readonly qkNorm?: boolean;
+}
+
+/** One decoder layer's weights, PyTorch Linear layout ([out, in]), row-major host data. */
+export interface LlamaLayerWeights {
+  readonly inputLayernorm: HostData;
+  readonly qProj: HostData;
+  readonly kProj: HostData;
+  readonly vProj: HostData;
+  readonly oProj: HostData;
+  readonly postAttentionLayernorm: HostData;
+  readonly gateProj: HostData;
+  readonly upProj: HostData;
+  readonly downProj: HostData;
+  readonly qNorm?: HostData;
+  readonly kNorm?: HostData;
+}
+
+/** All weights as host arrays: float values, or raw 16-bit patterns (Uint16Array) of the model dtype. */
+export interface LlamaHostWeights {
+  readonly embedTokens: HostData;
+  readonly layers: readonly LlamaLayerWeights[];
+  readonly norm: HostData;
+  /** Absent when tied to embedTokens. */
+  readonly lmHead?: HostData;
+}
+
+/** Capacity of a {@link LlamaForward}. */
+export interface LlamaForwardOptions {
+  readonly dtype: FloatDType;
+  /** Most tokens one step may schedule. */
+  readonly maxNumTokens: number;
+  /** Most sequences one step may hold. */
+  readonly maxNumSeqs: number;
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  /** Block-table width: the longest sequence is maxBlocksPerSeq * blockSize tokens. */
+  readonly maxBlocksPerSeq: number;
+}
+
+/** One step's inputs, flat as the model runner prepares them. */
+export interface LlamaStep {
+  readonly tokenIds: Int32Array;
+  readonly positions: Int32Array;
+  readonly slotMapping: Int32Array;
+  /** Shape `[numSeqs * maxBlocksPerSeq]`, row-major. */
+  readonly blockTables: Int32Array;
+  readonly seqLens: Int32Array;
+  /** Shape `[numSeqs + 1]`. */
+  readonly queryStartLoc: Int32Array;
+  /** Rows (token indices) whose logits are wanted, one per sampled sequence. */
+  readonly logitsIndices: Int32Array;
+}
+
+/** What {@link LlamaForward.run} needs to know about the step the inputs hold (fixed inside a CUDA graph). */
+export interface LlamaStepShape {
+  readonly numTokens: number;
+  readonly numSeqs: number;
+  readonly numLogits: number;
+  readonly maxQueryLen: number;
+  /** Bound on seqLens; the decode grid is sized from it. */
+  readonly maxSeqLen: number;
+  /** Every sequence has exactly one new token: the split-K decode kernel runs. */
+  readonly isDecode: boolean;
+}
+
+interface LayerOnDevice {
+  inputLayernorm: DeviceTensor;
+  qkv: DeviceTensor;
+  o: DeviceTensor;
+  postAttentionLayernorm: DeviceTensor;
+  gateUp: DeviceTensor;
+  down: DeviceTensor;
+  qNorm: DeviceTensor | null;
+  kNorm: DeviceTensor | null;
+  keyCache: DeviceTensor;
+  valueCache: DeviceTensor;
+}
+
+function concatRows(parts: readonly HostData[]): HostData {
+  if (parts.every((p) => p instanceof Uint16Array)) {
+    const out = new Uint16Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts as Uint16Array[]) out.set(p, (off += p.length) - p.length);
+    return out;
+  }
+  return Float32Array.from(parts.flatMap((p) => (p instanceof Uint16Array ? invalidMix() : [...p])));
+}
+
+function invalidMix(): never {
+  throw new InvalidArgumentError('invalid_weights', 'LlamaForward', 'weights', 'all raw 16-bit or all float values', 'a mix');
+}
+
+/**
+ * A Llama-family forward pass on the GPU composed from this package's kernels: weights and a paged
+ * KV cache on the device, one call per scheduler step over all its tokens, logits only for the rows
+ * that are sampled. Inputs are staged by {@link LlamaForward.prepare}; {@link LlamaForward.run}
+ * only enqueues kernels, so a decode step can be captured in a {@link CudaGraph} and replayed.
+ */
+export class LlamaForward {
+  readonly config: LlamaConfig;
+  readonly options: LlamaForwardOptions;
+  readonly #layers: LayerOnDevice[];
+  readonly #embed: DeviceTensor;
+  readonly #norm: DeviceTensor;
+  readonly #lmHead: DeviceTensor;
+  readonly #cosSin: DeviceTensor;
+  readonly #buffers: Record<string, DeviceTensor>;
+  readonly #owned: DeviceTensor[];
+
+  private constructor(config: LlamaConfig, options: LlamaForwardOptions, owned: DeviceTensor[], parts: {
+    layers: LayerOnDevice[]; embed: DeviceTensor; norm: DeviceTensor; lmHead: DeviceTensor; cosSin: DeviceTensor; buffers: Record<string, DeviceTensor>;
+  }) {
+    this.config = config;
+    this.options = options;
+    this.#owned = owned;
+    this.#layers = parts.layers;
+    this.#embed = parts.embed;
+    this.#norm = parts.norm;
+    this.#lmHead = parts.lmHead;
+    this.#cosSin = parts.cosSin;
+    this.#buffers = parts.buffers;
+  }
+
+  /**
+   * Uploads weights (or fills them with seeded random values: `'dummy'`, for benchmarks) and
+   * allocates the KV cache and the step buffers.
+   * @param config model shape
+   * @param weights host weights, or `{ dummy: seed }`
+   * @param options dtype and capacities
+   * @returns the forward pass
+   * @throws {InvalidArgumentError} for inconsistent shapes
+   * @throws {CudaError} when device memory runs out
+   */
+  static create(config: LlamaConfig, weights: LlamaHostWeights | { readonly dummy: number }, options: LlamaForwardOptions): LlamaForward {
+    const S = 'LlamaForward.create';
+    const c = config;
+    for (const k of ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'vocabSize', 'maxPosition'] as const) checkInt(S, `config.${k}`, c[k], 1);
+    for (const k of ['maxNumTokens', 'maxNumSeqs', 'numBlocks', 'blockSize', 'maxBlocksPerSeq'] as const) checkInt(S, `options.${k}`, options[k], 1);
+    const dt = options.dtype;
+    const owned: DeviceTensor[] = [];
+    const dummy = 'dummy' in weights ? weights.dummy : null;
+    let seed = dummy ?? 0;
+    const put = (data: (() => HostData) | null, shape: number[], scale = 0.02, offset = 0): DeviceTensor => {
+      const t = data === null ? DeviceTensor.empty(shape, dt) : DeviceTensor.fromHost(data(), shape, dt);
+      owned.push(t);
+      if (data === null) fillRandom(t, seed++, scale, offset);
+      return t;
+    };
+    const w = dummy === null ? (weights as LlamaHostWeights) : null;
+    if (w && w.layers.length !== c.numLayers) {
+      throw new InvalidArgumentError('invalid_weights', S, 'weights.layers.length', String(c.numLayers), w.layers.length);
+    }
+    const [H, I, D, NH, NKV] = [c.hiddenSize, c.intermediateSize, c.headDim, c.numHeads, c.numKvHeads];
+    const qkvRows = (NH + 2 * NKV) * D;
+    try {
+      const layers: LayerOnDevice[] = [];
+      for (let l = 0; l < c.numLayers; l++) {
+        const lw = w?.layers[l];
+        const cacheShape = [options.numBlocks, options.blockSize, NKV, D];
+        layers.push({
+          inputLayernorm: put(lw ? () => lw.inputLayernorm : null, [H], 0.05, 1),
+          qkv: put(lw ? () => concatRows([lw.qProj, lw.kProj, lw.vProj]) : null, [qkvRows, H]),
+          o: put(lw ? () => lw.oProj : null, [H, NH * D]),
+          postAttentionLayernorm: put(lw ? () => lw.postAttentionLayernorm : null, [H], 0.05, 1),
+          gateUp: put(lw ? () => concatRows([lw.gateProj, lw.upProj]) : null, [2 * I, H]),
+          down: put(lw ? () => lw.downProj : null, [H, I]),
+          qNorm: c.qkNorm ? put(lw?.qNorm ? () => lw.qNorm! : null, [D], 0.05, 1) : null,
+          kNorm: c.qkNorm ? put(lw?.kNorm ? () => lw.kNorm! : null, [D], 0.05, 1) : null,
+          keyCache: put(null, cacheShape, 1),
+          valueCache: put(null, cacheShape, 1),
+        });
+      }
+      const embed = put(w ? () => w.embedTokens : null, [c.vocabSize, H], 1);
+      const norm = put(w ? () => w.norm : null, [H], 0.05, 1);
+      const lmHead = w && !w.lmHead ? embed : put(w ? () => w.lmHead! : null, [c.vocabSize, H]);
+      const cosSin = DeviceTensor.fromHost(
+        computeRopeCosSinCache({ rotaryDim: D, maxPosition: c.maxPosition, base: c.ropeTheta, ...(c.ropeScaling ? { scaling: c.ropeScaling } : {}) }),
+        [c.maxPosition, D],
+        'float32',
+      );
+      owned.push(cosSin);
+      const T = options.maxNumTokens;
+      const Sq = options.maxNumSeqs;
+      const maxSeqLen = options.maxBlocksPerSeq * options.blockSize;
+      const buf = (shape: number[], dtype: 'int32' | 'float32' | FloatDType) => {
+        const t = DeviceTensor.empty(shape, dtype);
+        owned.push(t);
+        return t;
+      };
+      const buffers = {
+        tokenIds: buf([T], 'int32'), positions: buf([T], 'int32'), slotMapping: buf([T], 'int32'),
+        blockTables: buf([Sq, options.maxBlocksPerSeq], 'int32'), seqLens: buf([Sq], 'int32'),
+        queryStartLoc: buf([Sq + 1], 'int32'), logitsIndices: buf([Sq], 'int32'),
+        x: buf([T, H], dt), residual: buf([T, H], dt), qkv: buf([T, qkvRows], dt), attn: buf([T, NH * D], dt),
+        gateUp: buf([T, 2 * I], dt), act: buf([T, I], dt), sampled: buf([Sq, H], dt), logits: buf([Sq, c.vocabSize], 'float32'),
+        workspace: buf([decodeWorkspaceFloats(Sq, NH, NKV, D, maxSeqLen)], 'float32'),
+      };
+      return new LlamaForward(config, options, owned, { layers, embed, norm, lmHead, cosSin, buffers });
+    } catch (error) {
+      for (const t of owned) t.free();
+      throw error;
+    }
+  }
+
+  /**
+   * Copies one step's inputs into the device buffers (synchronously) and describes the step.
+   * @param step flat inputs
+   * @returns the shape to pass to {@link LlamaForward.run}
+   * @throws {InvalidArgumentError} when the step exceeds the capacities
+   */
+  prepare(step: LlamaStep): LlamaStepShape {
+    const S = 'LlamaForward.prepare';
+    const T = checkInt(S, 'tokenIds.length', step.tokenIds.length, 1, this.options.maxNumTokens);
+    const numSeqs = checkInt(S, 'seqLens.length', step.seqLens.length, 1, this.options.maxNumSeqs);
+    if (step.positions.length !== T || step.slotMapping.length !== T) {
+      throw new InvalidArgumentError('invalid_step', S, 'positions/slotMapping.length', String(T), [step.positions.length, step.slotMapping.length]);
+    }
+    if (step.queryStartLoc.length !== numSeqs + 1 || step.queryStartLoc[numSeqs] !== T) {
+      throw new InvalidArgumentError('invalid_step', S, 'queryStartLoc', `${numSeqs + 1} prefix sums ending at ${T}`, [...step.queryStartLoc]);
+    }
+    if (step.blockTables.length !== numSeqs * this.options.maxBlocksPerSeq) {
+      throw new InvalidArgumentError('invalid_step', S, 'blockTables.length', String(numSeqs * this.options.maxBlocksPerSeq), step.blockTables.length);
+    }
+    const numLogits = checkInt(S, 'logitsIndices.length', step.logitsIndices.length, 0, this.options.maxNumSeqs);
+    const b = this.#buffers;
+    b.tokenIds!.rows(0, T).copyFromHost(step.tokenIds);
+    b.positions!.rows(0, T).copyFromHost(step.positions);
+    b.slotMapping!.rows(0, T).copyFromHost(step.slotMapping);
+    b.blockTables!.rows(0, numSeqs).copyFromHost(step.blockTables);
+    b.seqLens!.rows(0, numSeqs).copyFromHost(step.seqLens);
+    b.queryStartLoc!.rows(0, numSeqs + 1).copyFromHost(step.queryStartLoc);
+    if (numLogits > 0) b.logitsIndices!.rows(0, numLogits).copyFromHost(step.logitsIndices);
+    let maxQueryLen = 0;
+    for (let s = 0; s < numSeqs; s++) maxQueryLen = Math.max(maxQueryLen, step.queryStartLoc[s + 1]! - step.queryStartLoc[s]!);
+    return { numTokens: T, numSeqs, numLogits, maxQueryLen, maxSeqLen: Math.max(...step.seqLens), isDecode: maxQueryLen === 1 && T === numSeqs };
+  }
+
+  /**
+   * Enqueues the forward pass over the staged step; returns the float32 logits [numLogits, vocab]
+   * (a view of an internal buffer, overwritten by the next run).
+   * @param shape from {@link LlamaForward.prepare} (or a fixed shape when replaying a graph)
+   * @param stream stream to enqueue on
+   * @returns the logits view
+   */
+  run(shape: LlamaStepShape, stream?: CudaStream): DeviceTensor {
+    const c = this.config;
+    const o = stream ? { stream } : {};
+    const b = this.#buffers as Record<string, DeviceTensor>;
+    const T = shape.numTokens;
+    const [D, NH, NKV] = [c.headDim, c.numHeads, c.numKvHeads];
+    const x = b.x!.rows(0, T);
+    const residual = b.residual!.rows(0, T);
+    const qkv = b.qkv!.rows(0, T);
+    const attn = b.attn!.rows(0, T);
+    const gateUp = b.gateUp!.rows(0, T);
+    const act = b.act!.rows(0, T);
+    const q = qkv.columns(0, NH * D);
+    const k = qkv.columns(NH * D, NKV * D);
+    const v = qkv.columns((NH + NKV) * D, NKV * D);
+    const seqLens = b.seqLens!.rows(0, shape.numSeqs);
+    const blockTables = b.blockTables!.rows(0, shape.numSeqs);
+    embedding(residual, b.tokenIds!.rows(0, T), this.#embed, o);
+    this.#layers.forEach((layer, l) => {
+      if (l === 0) rmsNorm(x, residual, layer.inputLayernorm, c.rmsNormEps, o);
+      else fusedAddRmsNorm(x, residual, layer.inputLayernorm, c.rmsNormEps, o);
+      gemm({ out: qkv, a: x, weight: layer.qkv }, o);
+      if (layer.qNorm && layer.kNorm) this.#headNorm(qkv, T, layer.qNorm, layer.kNorm, o);
+      rotaryEmbedding({ positions: b.positions!.rows(0, T), query: q, key: k, cosSinCache: this.#cosSin, numHeads: NH, numKvHeads: NKV, headDim: D }, o);
+      writeKvCache({ key: k, value: v, keyCache: layer.keyCache, valueCache: layer.valueCache, slotMapping: b.slotMapping!.rows(0, T) }, o);
+      const common = { out: attn, query: q, keyCache: layer.keyCache, valueCache: layer.valueCache, blockTables, seqLens, numHeads: NH, scale: 1 / Math.sqrt(D) };
+      if (shape.isDecode) pagedAttentionDecode({ ...common, maxSeqLen: shape.maxSeqLen, workspace: b.workspace! }, o);
+      else pagedAttentionPrefill({ ...common, queryStartLoc: b.queryStartLoc!.rows(0, shape.numSeqs + 1), maxQueryLen: shape.maxQueryLen }, o);
+      gemm({ out: x, a: attn, weight: layer.o }, o);
+      fusedAddRmsNorm(x, residual, layer.postAttentionLayernorm, c.rmsNormEps, o);
+      gemm({ out: gateUp, a: x, weight: layer.gateUp }, o);
+      siluAndMul(act, gateUp, o);
+      gemm({ out: x, a: act, weight: layer.down }, o);
+    });
+    fusedAddRmsNorm(x, residual, this.#norm, c.rmsNormEps, o);
+    invariant(shape.numLogits <= this.options.maxNumSeqs, 'numLogits fits the logits buffer');
+    const logits = b.logits!.rows(0, shape.numLogits);
+    if (shape.numLogits === 0) return logits;
+    // The embedding kernel doubles as a row gather: the rows to sample, out of the T hidden states.
+    const sampled = b.sampled!.rows(0, shape.numLogits);
+    embedding(sampled, b.logitsIndices!.rows(0, shape.numLogits), x, o);
+    gemm({ out: logits, a: sampled, weight: this.#lmHead }, o);
+    return logits;
+  }
+
+  /** Qwen3's per-head RMSNorm of q and k, in place: each token's heads are contiguous rows of headDim. */
+  #headNorm(qkv: DeviceTensor, T: number, qNorm: DeviceTensor, kNorm: DeviceTensor, o: { stream?: CudaStream }): void {
+    const c = this.config;
+    const width = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
+    const perToken = width / c.headDim;
+    // View the whole qkv buffer as rows of headDim; q heads are rows [t*perToken, t*perToken + numHeads).
+    const heads = qkv.view([T * perToken, c.headDim]);
+    for (let t = 0; t < T; t++) {
+      const qRows = heads.rows(t * perToken, c.numHeads);
+      const kRows = heads.rows(t * perToken + c.numHeads, c.numKvHeads);
+      rmsNorm(qRows, qRows, qNorm, c.rmsNormEps, o);
+      rmsNorm(kRows, kRows, kNorm, c.rmsNormEps, o);
+    }
+  }
+
+  /** Frees every device allocation (weights, KV cache, buffers). Synchronize first. */
+  free(): void {
+    for (const t of this.#owned) t.free();
+  }
+}

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { synchronizeDevice } from '../device.js';
+import { DeviceTensor } from '../device-tensor.js';
+import { roundToDType } from '../dtype.js';
+import {
+  embeddingReference,
+  fusedAddRmsNormReference,
+  gemmReference,
+  rmsNormReference,
+  siluAndMulReference,
+} from '../reference/layers.js';
+import { FLOAT_DTYPES, TensorScope, cudaAvailable, gpuSuite } from '../testing/gpu.js';
+import { Rng, relativeError, tolerance } from '../testing/random.js';
+import { gemm } from './gemm.js';
+import { embedding, fusedAddRmsNorm, rmsNorm, siluAndMul } from './layers.js';
+
+describe.skipIf(!cudaAvailable)(gpuSuite('layer kernels'), () => {
+  const scope = new TensorScope();
+  afterEach(() => scope.free());
+
+  for (const dtype of FLOAT_DTYPES) {
+    it(`embedding gathers rows (${dtype})`, () => {
+      const rng = new Rng();
+      const [vocab, hidden, n] = [1000, 136, 77];
+      const table = rng.tensor(vocab * hidden, dtype);
+      const ids = Int32Array.from({ length: n }, () => rng.int(0, vocab));
+      ids[3] = vocab + 5; // out of range: a zero row
+      const out = scope.poisoned([n, hidden], dtype);
+      embedding(out, scope.from(ids, [n], 'int32'), scope.from(table, [vocab, hidden], dtype));
+      synchronizeDevice();
+      expect(relativeError(out.toHost(), embeddingReference(ids, table, hidden)), `seed ${rng.seed}`).toBe(0);
+    });
+
+    it(`rmsNorm and fusedAddRmsNorm match the reference (${dtype})`, () => {
+      const rng = new Rng();
+      const [n, hidden, eps] = [37, 4096, 1e-5];
+      const x = rng.tensor(n * hidden, dtype, 3);
+      const r = rng.tensor(n * hidden, dtype);
+      const w = rng.tensor(hidden, dtype);
+      const out = scope.poisoned([n, hidden], dtype);
+      const xd = scope.from(x, [n, hidden], dtype);
+      const wd = scope.from(w, [hidden], dtype);
+      rmsNorm(out, xd, wd, eps);
+      synchronizeDevice();
+      expect(relativeError(out.toHost(), rmsNormReference(x, w, eps, dtype)), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+
+      const rd = scope.from(r, [n, hidden], dtype);
+      fusedAddRmsNorm(xd, rd, wd, eps);
+      synchronizeDevice();
+      const ref = fusedAddRmsNormReference(x, r, w, eps, dtype);
+      expect(relativeError(rd.toHost(), ref.residual), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+      expect(relativeError(xd.toHost(), ref.out), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+    });
+
+    it(`siluAndMul matches the reference (${dtype})`, () => {
+      const rng = new Rng();
+      const [n, d] = [19, 1000];
+      const x = rng.tensor(n * 2 * d, dtype, 2);
+      const out = scope.poisoned([n, d], dtype);
+      siluAndMul(out, scope.from(x, [n, 2 * d], dtype));
+      synchronizeDevice();
+      expect(relativeError(out.toHost(), siluAndMulReference(x, d)), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+    });
+  }
+
+  for (const [inDtype, outDtype] of [['bfloat16', 'bfloat16'], ['bfloat16', 'float32'], ['float16', 'float16'], ['float32', 'float32']] as const) {
+    it(`gemm ${inDtype} -> ${outDtype} matches the reference (fp32 accumulate)`, () => {
+      const rng = new Rng();
+      const [m, n, k] = [33, 200, 264];
+      const a = rng.tensor(m * k, inDtype);
+      const w = rng.tensor(n * k, inDtype, 0.1);
+      const out = scope.poisoned([m, n], outDtype);
+      gemm({ out, a: scope.from(a, [m, k], inDtype), weight: scope.from(w, [n, k], inDtype) });
+      synchronizeDevice();
+      // fp32 inputs may run on tf32-free fp32 paths; allow the tf32 bound anyway.
+      const tol = outDtype === 'float32' ? (inDtype === 'float32' ? 1e-3 : 1e-4) : tolerance(outDtype);
+      expect(relativeError(out.toHost(), gemmReference(a, w, k)), `seed ${rng.seed}`).toBeLessThan(tol);
+    });
+  }
+
+  it('gemm accumulates into a column view with beta = 1', () => {
+    const rng = new Rng();
+    const [m, n, k] = [8, 64, 128];
+    const a = rng.tensor(m * k, 'bfloat16');
+    const w = rng.tensor(n * k, 'bfloat16', 0.1);
+    const base = rng.tensor(m * 2 * n, 'float32');
+    const outAll = scope.from(base, [m, 2 * n], 'float32');
+    gemm({ out: outAll.columns(n, n), a: scope.from(a, [m, k], 'bfloat16'), weight: scope.from(w, [n, k], 'bfloat16'), beta: 1 });
+    synchronizeDevice();
+    const prod = gemmReference(a, w, k);
+    const ref = Float32Array.from(base);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) ref[i * 2 * n + n + j]! += prod[i * n + j]!;
+    expect(relativeError(outAll.toHost(), ref), `seed ${rng.seed}`).toBeLessThan(1e-4);
+  });
+
+  it('rejects mismatched shapes and dtypes before launching', () => {
+    const x = scope.from(new Float32Array(8), [2, 4], 'float32');
+    const w = scope.from(new Float32Array(3), [3], 'float32');
+    expect(() => rmsNorm(x, x, w, 1e-5)).toThrow(/rmsNorm\.weight\.shape must be \[4\]/);
+    const wb = scope.from(roundToDType(new Float32Array(4), 'bfloat16'), [4], 'bfloat16');
+    expect(() => rmsNorm(x, x, wb, 1e-5)).toThrow(/weight\.dtype must be float32/);
+    expect(() => rmsNorm(x, x, scope.from(new Float32Array(4), [4], 'float32'), 0)).toThrow(/eps must be/);
+    const t = DeviceTensor.empty([4], 'float32');
+    t.free();
+    expect(() => t.address).toThrow(/used after free/);
+  });
+});

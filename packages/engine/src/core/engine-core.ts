@@ -1,0 +1,197 @@
+import { RequestStatus, VllmError } from '@vllm-ts/core';
+import type {
+  EngineCoreOutput,
+  EngineCoreRequest,
+  ModelRunnerOutput,
+  RequestId,
+  Scheduler,
+  SchedulerOutput,
+  SchedulerStats,
+} from '@vllm-ts/core';
+import { nowSeconds } from './clock.js';
+import type { EngineCoreOutputs } from './engine-core-outputs.js';
+import type { DraftProposer } from './ngram-proposer.js';
+
+/** Consecutive steps that schedule nothing, with nothing running, before the core gives up on its requests. */
+export const STALL_STEPS = 100;
+
+/** What the engine core needs from a model runner: one forward pass plus sampling per scheduled step. */
+export interface StepExecutor {
+  execute(schedulerOutput: SchedulerOutput): ModelRunnerOutput;
+}
+
+/** Options of {@link EngineCore}. */
+export interface EngineCoreOptions {
+  /** Speculative decoding: proposes draft tokens after every step. */
+  readonly proposer?: DraftProposer;
+  /** Called with every error that failed requests (the loop itself keeps going). */
+  readonly onError?: (error: unknown, failed: readonly RequestId[]) => void;
+  /** Called between the forward pass and `updateFromOutput`, so aborts that arrived meanwhile apply to this step. */
+  readonly beforeUpdate?: () => void;
+}
+
+/**
+ * The engine core: a scheduler and a model runner driven in vLLM's loop,
+ * `schedule()` -> `execute()` -> `updateFromOutput()`, with adds and aborts between steps.
+ *
+ * A failing forward pass fails only the requests scheduled in that step (finish reason `error`);
+ * the others keep their work and the loop keeps going.
+ */
+export class EngineCore {
+  private readonly scheduler: Scheduler;
+  private readonly executor: StepExecutor;
+  private readonly options: EngineCoreOptions;
+  /** Requests added and not yet finished (for failing them all when the scheduler stalls). */
+  private readonly live = new Set<RequestId>();
+  private stalledSteps = 0;
+  /** Outputs produced between steps (requests refused at add time), sent with the next step. */
+  private pending: EngineCoreOutput[] = [];
+
+  /**
+   * @param scheduler the V0 or V1 scheduler
+   * @param executor the model runner
+   * @param options proposer, error hook, pre-update hook
+   */
+  constructor(scheduler: Scheduler, executor: StepExecutor, options: EngineCoreOptions = {}) {
+    this.scheduler = scheduler;
+    this.executor = executor;
+    this.options = options;
+  }
+
+  /** True while the scheduler holds requests or outputs wait to be sent. */
+  hasWork(): boolean {
+    return this.pending.length > 0 || this.scheduler.hasUnfinishedRequests();
+  }
+
+  /**
+   * Queues a request. A request the scheduler refuses finishes with `error` in the next step's outputs.
+   * @param request the tokenized request
+   */
+  addRequest(request: EngineCoreRequest): void {
+    try {
+      this.scheduler.addRequest(request);
+      this.live.add(request.reqId);
+      this.options.proposer?.addRequest(request.reqId, request.promptTokenIds);
+    } catch (error) {
+      this.options.onError?.(error, [request.reqId]);
+      this.pending.push(errorOutput(request.reqId));
+    }
+  }
+
+  /**
+   * Aborts requests: they leave every queue and their KV blocks return to the pool now.
+   * Unknown or finished ids are ignored.
+   * @param reqIds engine-core ids
+   */
+  abortRequests(reqIds: readonly RequestId[]): void {
+    if (reqIds.length === 0) return;
+    this.scheduler.finishRequests(reqIds, RequestStatus.FINISHED_ABORTED);
+    for (const id of reqIds) {
+      this.live.delete(id);
+      this.options.proposer?.removeRequest(id);
+    }
+  }
+
+  /** Aborts every live request (shutdown). */
+  abortAll(): void {
+    this.scheduler.finishRequests(null, RequestStatus.FINISHED_ABORTED);
+    this.live.clear();
+  }
+
+  /** The scheduler's current stats. */
+  getStats(): SchedulerStats {
+    return this.scheduler.getStats();
+  }
+
+  /** Drops the prefix cache; false while requests hold blocks. */
+  resetPrefixCache(): boolean {
+    return this.scheduler.resetPrefixCache();
+  }
+
+  /**
+   * Runs one step. Returns null when nothing happened (no work, or nothing could be scheduled).
+   * A scheduler that keeps scheduling nothing while no request runs can never make progress:
+   * after {@link STALL_STEPS} such steps its requests are failed with `error`.
+   */
+  step(): EngineCoreOutputs | null {
+    if (!this.hasWork()) return null;
+    const outputs = this.pending;
+    this.pending = [];
+    if (this.scheduler.hasUnfinishedRequests()) {
+      const so = this.scheduler.schedule();
+      let news: EngineCoreOutput[];
+      try {
+        const runnerOutput = this.executor.execute(so);
+        this.options.beforeUpdate?.();
+        news = this.scheduler.updateFromOutput(so, runnerOutput);
+      } catch (error) {
+        news = this.failStep(so, error);
+      }
+      for (const o of news) {
+        outputs.push(o);
+        if (o.finishReason !== null) this.live.delete(o.reqId);
+      }
+      this.proposeDrafts(news);
+      const stalled = so.totalNumScheduledTokens === 0 && outputs.length === 0 && this.scheduler.getStats().numRunningReqs === 0;
+      this.stalledSteps = stalled ? this.stalledSteps + 1 : 0;
+      if (this.stalledSteps >= STALL_STEPS) for (const o of this.failStalled()) outputs.push(o);
+      if (outputs.length === 0 && so.totalNumScheduledTokens === 0) return null;
+    }
+    return { outputs, schedulerStats: this.scheduler.getStats(), timestamp: nowSeconds() };
+  }
+
+  /** Fails every live request of a scheduler that cannot make progress. */
+  private failStalled(): EngineCoreOutput[] {
+    const stuck = [...this.live];
+    this.stalledSteps = 0;
+    this.scheduler.finishRequests(stuck, RequestStatus.FINISHED_ERROR);
+    for (const id of stuck) this.options.proposer?.removeRequest(id);
+    this.live.clear();
+    this.options.onError?.(
+      new VllmError('scheduler_stalled', `[engine] the scheduler scheduled nothing for ${STALL_STEPS} steps with no request running; failing ${stuck.length} request(s)`),
+      stuck,
+    );
+    return stuck.map(errorOutput);
+  }
+
+  /** Finishes every request of a failed step with `error` and reports them. */
+  private failStep(so: SchedulerOutput, error: unknown): EngineCoreOutput[] {
+    const failed = [...so.numScheduledTokens.keys()];
+    this.scheduler.finishRequests(failed, RequestStatus.FINISHED_ERROR);
+    for (const id of failed) {
+      this.live.delete(id);
+      this.options.proposer?.removeRequest(id);
+    }
+    this.options.onError?.(error, failed);
+    return failed.map(errorOutput);
+  }
+
+  private proposeDrafts(news: readonly EngineCoreOutput[]): void {
+    const proposer = this.options.proposer;
+    if (proposer === undefined) return;
+    const decoding: RequestId[] = [];
+    for (const o of news) {
+      if (o.finishReason !== null) proposer.removeRequest(o.reqId);
+      else if (o.newTokenIds.length > 0) {
+        proposer.appendTokens(o.reqId, o.newTokenIds);
+        decoding.push(o.reqId);
+      }
+    }
+    // NOTE: only requests that sampled this step are past their prefill; drafts for the others would be ignored.
+    const drafts = proposer.propose(decoding);
+    if (drafts.size > 0) this.scheduler.updateDraftTokenIds(drafts);
+  }
+}
+
+function errorOutput(reqId: RequestId): EngineCoreOutput {
+  return {
+    reqId,
+    newTokenIds: [],
+    finishReason: 'error',
+    stopReason: null,
+    newLogprobs: null,
+    newPromptLogprobs: null,
+    numCachedTokens: 0,
+    events: [],
+  };
+}

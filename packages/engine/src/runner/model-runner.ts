@@ -1,0 +1,87 @@
+import type { ModelRunnerOutput, SchedulerOutput } from '@vllm-ts/core';
+import { loadModelWeights } from '../loader/model-weights.js';
+import { resolveModelPath } from '../loader/hub-resolver.js';
+import { readModelConfig, type ModelConfig, type ModelDtype } from '../model/model-config.js';
+import { ModelLoadError } from '../model/model-error.js';
+import { CpuModelRunner } from './cpu-model-runner.js';
+
+/** Sizes of the KV caches a runner allocates. */
+export interface KVCacheInitOptions {
+  /** Device (here: main-memory) blocks the scheduler hands out. */
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  /** CPU swap-space blocks (V0 `swapSpace`); 0 or absent: none. */
+  readonly numCpuBlocks?: number;
+}
+
+/**
+ * Executes scheduler steps on a model: keeps each request's tokens, block table and random
+ * generator, runs one forward pass over every scheduled token and samples.
+ */
+export interface ModelRunner {
+  /** Resolved model shape, EOS ids, maxModelLen, architecture and dtype. */
+  readonly modelConfig: ModelConfig;
+  /**
+   * Bytes one KV block takes across all layers, keys and values.
+   * @param blockSize tokens per block
+   */
+  kvCacheBytesPerBlock(blockSize: number): number;
+  /**
+   * Allocates the paged KV cache (and the CPU swap space). Call once, before {@link execute}.
+   * @param opts block count, block size, CPU blocks
+   */
+  initializeKVCache(opts: KVCacheInitOptions): void;
+  /**
+   * Runs one step: applies block moves, updates request state, runs the forward pass, samples.
+   * @param schedulerOutput what to compute
+   * @returns sampled tokens, logprobs and prompt logprobs per request
+   */
+  execute(schedulerOutput: SchedulerOutput): ModelRunnerOutput;
+  /** Releases the weights and caches. */
+  close(): void;
+}
+
+/** Options of {@link loadModelRunner}. */
+export interface LoadModelOptions {
+  /** A Hugging Face model folder or Hub id (`org/name`). */
+  readonly model: string;
+  /** `auto` keeps config.json's dtype; the CPU computes in float32 on weights rounded to this dtype. */
+  readonly dtype?: ModelDtype | 'auto';
+  /** `dummy`: random weights of the configured shape (benchmarks). */
+  readonly loadFormat?: 'auto' | 'safetensors' | 'dummy';
+  /** Seed of the engine's generator (unseeded requests) and of dummy weights. */
+  readonly seed?: number;
+  readonly device: 'cpu' | 'cuda';
+  readonly maxModelLen?: number;
+  /** Called as weights load (bytes loaded, bytes in total). */
+  readonly onLoadProgress?: (loadedBytes: number, totalBytes: number) => void;
+}
+
+/**
+ * Loads a model and returns its runner.
+ *
+ * @param opts model, dtype, load format, seed, device
+ * @returns a runner whose KV cache still has to be initialised
+ * @throws ModelLoadError `cuda_unavailable` for `device: 'cuda'` (no CUDA backend yet),
+ *   `model_not_found`, `unsupported_model` or `model_load_failed`
+ * @example
+ * ```ts
+ * const runner = await loadModelRunner({ model: '/models/Qwen3-0.6B', device: 'cpu' });
+ * runner.initializeKVCache({ numBlocks: 256, blockSize: 16 });
+ * const out = runner.execute(schedulerOutput);
+ * ```
+ */
+export async function loadModelRunner(opts: LoadModelOptions): Promise<ModelRunner> {
+  if (opts.device === 'cuda') {
+    throw new ModelLoadError('cuda_unavailable', 'device "cuda" is not available: this build has no CUDA backend; use device "cpu"');
+  }
+  const dir = await resolveModelPath(opts.model);
+  const overrides = { dtype: opts.dtype ?? 'auto', ...(opts.maxModelLen === undefined ? {} : { maxModelLen: opts.maxModelLen }) };
+  const config = readModelConfig(dir, overrides);
+  const weights = loadModelWeights(dir, config, {
+    loadFormat: opts.loadFormat ?? 'auto',
+    seed: opts.seed ?? 0,
+    ...(opts.onLoadProgress ? { onLoadProgress: opts.onLoadProgress } : {}),
+  });
+  return new CpuModelRunner(config, weights, { seed: opts.seed ?? 0 });
+}

@@ -1,0 +1,144 @@
+import { hash as oneShotHash, randomBytes } from 'node:crypto';
+import { InvalidArgumentError, type BlockHash } from '@vllm-ts/core';
+import { murmur3x86_128 } from './murmur3.js';
+
+/**
+ * How block hashes are computed.
+ * - `sha256` (default): SHA-256, collision-resistant; hashes are base64url strings of 43 characters.
+ * - `murmur3_128`: MurmurHash3 x86 128-bit, faster, not collision-resistant (a crafted prompt
+ *   could alias another tenant's block); hashes are 8 UTF-16 code units holding the 128 bits
+ *   (compact map keys; not printable).
+ */
+export type HashAlgorithm = 'sha256' | 'murmur3_128';
+
+/** The algorithms {@link BlockHasher} accepts. */
+export const HASH_ALGORITHMS: readonly HashAlgorithm[] = Object.freeze(['sha256', 'murmur3_128']);
+
+/** One extra key mixed into a block's hash (LoRA name, cache salt, multimodal ids, ...). */
+export type ExtraKey = string | number;
+
+/** Options of {@link BlockHasher}. */
+export interface BlockHasherOptions {
+  /** Default `sha256`. */
+  readonly algorithm?: HashAlgorithm;
+  /**
+   * Seed of the first block's parent hash. Given, hashes are reproducible across processes (like
+   * vLLM with `PYTHONHASHSEED`); null or absent, the parent is random per hasher, so hashes cannot
+   * be predicted from outside.
+   */
+  readonly hashSeed?: string | null;
+}
+
+/**
+ * Computes chained block hashes: `hash(parent, tokens of one full block, extra keys)`, where the
+ * parent of the first block is {@link BlockHasher.noneHash}. Equal hashes mean equal prefixes (up
+ * to the algorithm's collision resistance), so a hash identifies a block's KV content.
+ *
+ * Encoding (unambiguous): the parent hash and its length, the token count and the token ids as
+ * 32-bit words, then the extra keys as JSON when present.
+ *
+ * @example
+ * ```ts
+ * const hasher = new BlockHasher({ algorithm: 'sha256', hashSeed: '0' });
+ * const h0 = hasher.hashBlock(null, [1, 2, 3, 4], 0, 4, ['salt:tenant-a']);
+ * const h1 = hasher.hashBlock(h0, [5, 6, 7, 8]);
+ * ```
+ */
+export class BlockHasher {
+  /** The algorithm in use. */
+  readonly algorithm: HashAlgorithm;
+  /** Parent hash of every chain's first block. */
+  readonly noneHash: BlockHash;
+  private words = new Uint32Array(64);
+  private readonly digest = new Uint32Array(4);
+
+  /**
+   * @param options algorithm and seed
+   * @throws InvalidArgumentError (`invalid_option`) for an unknown algorithm or a non-string seed
+   */
+  constructor(options: BlockHasherOptions = {}) {
+    const algorithm = options.algorithm ?? 'sha256';
+    if (!HASH_ALGORITHMS.includes(algorithm)) {
+      throw new InvalidArgumentError('invalid_option', 'BlockHasher', 'algorithm', `one of ${HASH_ALGORITHMS.join(', ')}`, algorithm);
+    }
+    const seed = options.hashSeed ?? null;
+    if (seed !== null && typeof seed !== 'string') {
+      throw new InvalidArgumentError('invalid_option', 'BlockHasher', 'hashSeed', 'a string or null', seed);
+    }
+    this.algorithm = algorithm;
+    const seedText = seed ?? randomBytes(32).toString('base64');
+    this.noneHash = this.hashParts('' as BlockHash, [], 0, 0, [`seed:${seedText}`]);
+  }
+
+  /**
+   * Hash of the block holding `tokenIds[start..end)`, chained to `parent`.
+   * @param parent the previous block's hash; null for a first block (uses {@link noneHash})
+   * @param tokenIds token ids (integers in [0, 2^32))
+   * @param start first token of the block
+   * @param end one past its last token
+   * @param extraKeys keys that must also match (null or empty: none)
+   * @returns the block hash
+   */
+  hashBlock(
+    parent: BlockHash | null,
+    tokenIds: ArrayLike<number>,
+    start = 0,
+    end = tokenIds.length,
+    extraKeys: readonly ExtraKey[] | null = null,
+  ): BlockHash {
+    return this.hashParts(parent ?? this.noneHash, tokenIds, start, end, extraKeys);
+  }
+
+  private hashParts(
+    parent: BlockHash,
+    tokenIds: ArrayLike<number>,
+    start: number,
+    end: number,
+    extraKeys: readonly ExtraKey[] | null,
+  ): BlockHash {
+    const extras = extraKeys !== null && extraKeys.length > 0 ? JSON.stringify(extraKeys) : '';
+    const count = end - start;
+    if (this.algorithm === 'sha256') {
+      // One buffer: parent (latin1, padded to a multiple of 4), parent length, count, tokens, extras.
+      const parentWords = (parent.length + 3) >> 2;
+      const extrasBytes = Buffer.byteLength(extras, 'utf8');
+      const words = this.ensureWords(parentWords + 2 + count + ((extrasBytes + 3) >> 2));
+      const bytes = Buffer.from(words.buffer, words.byteOffset, words.byteLength);
+      words.fill(0, 0, parentWords);
+      bytes.write(parent, 0, 'latin1');
+      words[parentWords] = parent.length;
+      words[parentWords + 1] = count;
+      const base = parentWords + 2;
+      for (let i = 0; i < count; i++) words[base + i] = tokenIds[start + i]!;
+      let end = (base + count) * 4;
+      if (extrasBytes > 0) end += bytes.write(extras, end, 'utf8');
+      return oneShotHash('sha256', bytes.subarray(0, end), 'base64url') as BlockHash;
+    }
+    // murmur3_128: parent (4 words, or 0 for the seed), count, tokens, extras' UTF-16 code units.
+    const parentWords = parent === '' ? 0 : 4;
+    const n = parentWords + 1 + count + extras.length;
+    const words = this.ensureWords(n);
+    for (let i = 0; i < parentWords; i++) words[i] = parent.charCodeAt(2 * i) | (parent.charCodeAt(2 * i + 1) << 16);
+    words[parentWords] = count;
+    const base = parentWords + 1;
+    for (let i = 0; i < count; i++) words[base + i] = tokenIds[start + i]!;
+    for (let i = 0; i < extras.length; i++) words[base + count + i] = extras.charCodeAt(i);
+    const d = this.digest;
+    murmur3x86_128(words, n, 0, d);
+    return String.fromCharCode(
+      d[0]! & 0xffff,
+      d[0]! >>> 16,
+      d[1]! & 0xffff,
+      d[1]! >>> 16,
+      d[2]! & 0xffff,
+      d[2]! >>> 16,
+      d[3]! & 0xffff,
+      d[3]! >>> 16,
+    ) as BlockHash;
+  }
+
+  private ensureWords(n: number): Uint32Array {
+    if (this.words.length < n) this.words = new Uint32Array(Math.max(n, this.words.length * 2));
+    return this.words;
+  }
+}

@@ -1,0 +1,263 @@
+import { BlockPool } from '@vllm-ts/block-allocator';
+import {
+  InvalidArgumentError,
+  invariant,
+  type AllocateSlotsOptions,
+  type BlockId,
+  type ComputedBlocks,
+  type KVCacheBlocks,
+  type KVCacheManager as KVCacheManagerContract,
+  type KVCacheRequest,
+  type PrefixCacheStats,
+  type RequestId,
+} from '@vllm-ts/core';
+import { BlockList } from './kv-cache-blocks.js';
+
+/** Options of {@link KVCacheManager}. */
+export interface KVCacheManagerOptions {
+  /** Blocks in the pool, the null block included (>= 2). */
+  readonly numBlocks: number;
+  /** Tokens per block (>= 1). */
+  readonly blockSize: number;
+  /** No request holds slots past this many tokens. */
+  readonly maxModelLen: number;
+  /** Reuse cached blocks across requests (default true). */
+  readonly enablePrefixCaching?: boolean;
+}
+
+interface RequestBlocks {
+  // Append-only block table (NOTE: never rewritten, so the runner can append diffs).
+  readonly blocks: BlockId[];
+  // Leading blocks already in the hash map.
+  numCached: number;
+}
+
+const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
+const EMPTY_HIT: ComputedBlocks = Object.freeze({ blocks: BlockList.EMPTY, numHitTokens: 0 });
+
+/**
+ * The V1 KV-cache manager for one full-attention group: block tables per request over a
+ * {@link BlockPool}, with prefix caching.
+ *
+ * - A hit is the longest run of leading full blocks whose chained hash is cached; the last token
+ *   is never a hit (one token must run to produce logits), so a fully cached prompt of k blocks
+ *   hits k - 1 of them when its length is a multiple of the block size.
+ * - Blocks are cached when allocated, up to `request.numTokens` (never draft or lookahead slots),
+ *   before their KV is written: requests later in the same step may hit them, since each layer
+ *   writes its KV before attending.
+ * - `free` releases a request's blocks tail first; eviction takes the free queue's head, and a hit
+ *   takes its block out of the queue, so eviction is least-recently-freed first (an LRU).
+ *
+ * @example
+ * ```ts
+ * const kv = new KVCacheManager({ numBlocks: 1024, blockSize: 16, maxModelLen: 4096 });
+ * const hit = kv.getComputedBlocks(request);
+ * const blocks = kv.allocateSlots(request, request.numTokens - hit.numHitTokens, {
+ *   newComputedBlocks: hit.blocks, numNewComputedTokens: hit.numHitTokens,
+ * });
+ * if (blocks === null) { ... } // not enough memory; nothing changed
+ * kv.free(request);
+ * ```
+ */
+export class KVCacheManager implements KVCacheManagerContract {
+  /** Tokens per block. */
+  readonly blockSize: number;
+  /** Blocks in the pool, the null block included. */
+  readonly numBlocks: number;
+  /** Longest sequence, in tokens. */
+  readonly maxModelLen: number;
+  /** True when cached blocks are reused. */
+  readonly enablePrefixCaching: boolean;
+  /** The underlying pool (read it for ref counts and the free queue; do not mutate it). */
+  readonly pool: BlockPool;
+  private readonly requests = new Map<RequestId, RequestBlocks>();
+  private queries = 0;
+  private hits = 0;
+  private preemptedQueries = 0;
+  private preemptedHits = 0;
+  private resets = 0;
+
+  /**
+   * @param options pool size, block size, max model length, caching switch
+   * @throws InvalidArgumentError (`invalid_option`) naming the bad option
+   */
+  constructor(options: KVCacheManagerOptions) {
+    const { numBlocks, blockSize, maxModelLen } = options;
+    positiveInt('numBlocks', numBlocks, 2);
+    positiveInt('blockSize', blockSize, 1);
+    positiveInt('maxModelLen', maxModelLen, 1);
+    this.blockSize = blockSize;
+    this.numBlocks = numBlocks;
+    this.maxModelLen = maxModelLen;
+    this.enablePrefixCaching = options.enablePrefixCaching ?? true;
+    this.pool = new BlockPool({ numBlocks });
+  }
+
+  /** Blocks not held by any request (cached-but-evictable ones included). */
+  get numFreeBlocks(): number {
+    return this.pool.numFreeBlocks;
+  }
+
+  /** Fraction of usable blocks held by requests, in [0, 1]. */
+  get usage(): number {
+    return this.pool.usage;
+  }
+
+  /** Cumulative prefix-cache counters, in tokens (a fresh snapshot each read). */
+  get prefixCacheStats(): PrefixCacheStats {
+    const { queries, hits, preemptedQueries, preemptedHits, resets } = this;
+    return { queries, hits, preemptedQueries, preemptedHits, resets };
+  }
+
+  /**
+   * Longest run of leading full blocks of `request` already cached; the last token is never a hit.
+   * Neither reserves nor touches blocks; counts the lookup in the stats (apart when the request was
+   * preempted before).
+   * @param request the request (its `blockHashes` current)
+   * @returns the hit blocks and `numHitTokens = blocks.length * blockSize`
+   */
+  getComputedBlocks(request: KVCacheRequest): ComputedBlocks {
+    if (!this.enablePrefixCaching || request.skipReadingPrefixCache) return EMPTY_HIT;
+    const maxBlocks = Math.min(Math.floor((request.numTokens - 1) / this.blockSize), request.blockHashes.length);
+    const hit: BlockId[] = [];
+    for (let i = 0; i < maxBlocks; i++) {
+      const id = this.pool.getCachedBlock(request.blockHashes[i]!);
+      if (id === null) break;
+      hit.push(id);
+    }
+    const numHitTokens = hit.length * this.blockSize;
+    if (request.numPreemptions > 0) {
+      this.preemptedQueries += request.numTokens;
+      this.preemptedHits += numHitTokens;
+    } else {
+      this.queries += request.numTokens;
+      this.hits += numHitTokens;
+    }
+    return hit.length === 0 ? EMPTY_HIT : { blocks: new BlockList(hit), numHitTokens };
+  }
+
+  /**
+   * Makes room for `numNewTokens` more tokens after `request.numComputedTokens` (plus the prefix
+   * hits and lookahead slots) and takes the hit blocks. Slots past `maxModelLen` are not allocated.
+   * @param request the request
+   * @param numNewTokens tokens to compute this step, drafts included (>= 1)
+   * @param options prefix hits from {@link getComputedBlocks} (waiting requests only) and lookahead
+   * @returns the newly allocated blocks (hits excluded), or null, with nothing changed, when the
+   *   pool is short
+   * @throws InvalidArgumentError (`invalid_argument`) for a non-positive `numNewTokens`
+   */
+  allocateSlots(request: KVCacheRequest, numNewTokens: number, options?: AllocateSlotsOptions): KVCacheBlocks | null {
+    if (!Number.isInteger(numNewTokens) || numNewTokens < 1) {
+      throw new InvalidArgumentError('invalid_argument', 'KVCacheManager.allocateSlots', 'numNewTokens', 'an integer >= 1', numNewTokens);
+    }
+    let state = this.requests.get(request.reqId);
+    if (state !== undefined && options === undefined) return this.extend(request, state, numNewTokens);
+    const hitIds = options?.newComputedBlocks?.getBlockIds() ?? NO_BLOCKS;
+    const numNewComputed = options?.numNewComputedTokens ?? 0;
+    const lookahead = options?.numLookaheadTokens ?? 0;
+    const held = state === undefined ? 0 : state.blocks.length;
+    if (hitIds.length > 0 && held > 0) invariant(false, `prefix hits offered to ${request.reqId}, which already holds ${held} blocks`);
+
+    const totalComputed = Math.min(request.numComputedTokens + numNewComputed, this.maxModelLen);
+    const needSlots = Math.min(totalComputed + numNewTokens + lookahead, this.maxModelLen);
+    const required = Math.ceil(needSlots / this.blockSize);
+    const numNew = Math.max(required - held - hitIds.length, 0);
+    let numRevived = 0;
+    for (let i = 0; i < hitIds.length; i++) if (this.pool.isFree(hitIds[i]!)) numRevived++;
+    if (numNew + numRevived > this.pool.numFreeBlocks) return null;
+
+    if (state === undefined) {
+      state = { blocks: [], numCached: 0 };
+      this.requests.set(request.reqId, state);
+    }
+    if (hitIds.length > 0) {
+      this.pool.touch(hitIds);
+      for (let i = 0; i < hitIds.length; i++) state.blocks.push(hitIds[i]!);
+      state.numCached = hitIds.length;
+    }
+    let result: KVCacheBlocks = BlockList.EMPTY;
+    if (numNew > 0) {
+      const fresh = this.pool.allocate(numNew);
+      invariant(fresh !== null, 'the pool had the blocks it reported free');
+      for (let i = 0; i < fresh.length; i++) state.blocks.push(fresh[i]!);
+      result = new BlockList(fresh);
+    }
+    if (this.enablePrefixCaching) this.cacheBlocks(request, state, Math.min(totalComputed + numNewTokens, request.numTokens));
+    return result;
+  }
+
+  /**
+   * Releases every block of the request, tail first, so its longest-prefix blocks are evicted
+   * first. Idempotent: an unknown request is ignored.
+   * @param request the request
+   */
+  free(request: KVCacheRequest): void {
+    const state = this.requests.get(request.reqId);
+    if (state === undefined) return;
+    this.requests.delete(request.reqId);
+    this.pool.free(state.blocks.reverse());
+  }
+
+  /**
+   * The request's block table (empty when it holds none).
+   * @param reqId the request's id
+   */
+  getBlockIds(reqId: RequestId): readonly BlockId[] {
+    return this.requests.get(reqId)?.blocks ?? [];
+  }
+
+  /**
+   * Number of leading blocks of the request's table that are in the hash map.
+   * @param reqId the request's id
+   */
+  getNumCachedBlocks(reqId: RequestId): number {
+    return this.requests.get(reqId)?.numCached ?? 0;
+  }
+
+  /**
+   * Forgets every cached hash.
+   * @returns true on success; false, with nothing changed, while any request holds blocks
+   */
+  resetPrefixCache(): boolean {
+    if (!this.pool.resetPrefixCache()) return false;
+    this.resets++;
+    return true;
+  }
+
+  // The common case, a running request with no hits and no lookahead: one Map lookup, integer math.
+  private extend(request: KVCacheRequest, state: RequestBlocks, numNewTokens: number): KVCacheBlocks | null {
+    const bs = this.blockSize;
+    const computedAfter = request.numComputedTokens + numNewTokens;
+    const needSlots = computedAfter < this.maxModelLen ? computedAfter : this.maxModelLen;
+    const numNew = Math.ceil(needSlots / bs) - state.blocks.length;
+    let result: KVCacheBlocks = BlockList.EMPTY;
+    if (numNew > 0) {
+      const fresh = this.pool.allocate(numNew);
+      if (fresh === null) return null;
+      for (let i = 0; i < fresh.length; i++) state.blocks.push(fresh[i]!);
+      result = new BlockList(fresh);
+    }
+    if (this.enablePrefixCaching) {
+      const numTokens = request.numTokens;
+      const cacheUpTo = needSlots < numTokens ? needSlots : numTokens;
+      if (Math.floor(cacheUpTo / bs) > state.numCached) this.cacheBlocks(request, state, cacheUpTo);
+    }
+    return result;
+  }
+
+  private cacheBlocks(request: KVCacheRequest, state: RequestBlocks, numTokens: number): void {
+    const numFull = Math.floor(numTokens / this.blockSize);
+    if (numFull <= state.numCached) return;
+    if (request.blockHashes.length < numFull) {
+      invariant(false, `request ${request.reqId} has ${request.blockHashes.length} block hashes but ${numFull} full blocks to cache`);
+    }
+    for (let i = state.numCached; i < numFull; i++) this.pool.cacheBlock(state.blocks[i]!, request.blockHashes[i]!);
+    state.numCached = numFull;
+  }
+}
+
+function positiveInt(field: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError('invalid_option', 'KVCacheManager', field, `an integer >= ${min}`, value);
+  }
+}

@@ -1,0 +1,419 @@
+import {
+  emptyKVCacheOps,
+  finishReasonOf,
+  InvalidArgumentError,
+  invariant,
+  isFinished,
+  RequestStatus,
+  VllmError,
+  type BlockId,
+  type EngineCoreOutput,
+  type EngineCoreRequest,
+  type FinishedStatus,
+  type KVCacheManager,
+  type ModelRunnerOutput,
+  type RequestId,
+  type Scheduler as SchedulerContract,
+  type SchedulerOutput,
+  type SchedulerStats,
+} from '@vllm-ts/core';
+import { BlockHasher, KVCacheManager as PrefixCachingKVCacheManager } from '@vllm-ts/prefix-cache';
+import { checkStop } from './check-stop.js';
+import { badRunnerOutput, cachedRequestData, newRequestData, validateRequest } from './scheduler-io.js';
+import { Request } from './request.js';
+import { before, FcfsRequestQueue, PriorityRequestQueue, type RequestQueue } from './request-queue.js';
+import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler-config.js';
+import { SpecDecodingCounters } from './spec-decoding-counters.js';
+
+const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
+const NO_TOKENS: readonly number[] = Object.freeze([]);
+
+/**
+ * The vLLM V1 scheduler: one token budget per step, spent first on running requests (a decode
+ * token, drafts, or the next prefill chunk each) and then on waiting ones, with prefix-cache
+ * lookups on admission. Chunked prefill is "fewer tokens this step"; preemption is by recompute.
+ *
+ * Per step (`schedule()`):
+ * 1. Running pass, in admission order: each request gets `numTokensWithSpec - numComputedTokens`,
+ *    capped by `longPrefillTokenThreshold`, the remaining budget and `maxModelLen - 1`. If its
+ *    blocks cannot be allocated, the victim (FCFS: the last running; priority: the lowest
+ *    priority, latest arrival) is preempted (blocks freed, outputs kept, back to the front of
+ *    waiting) until they can, or the request itself was the victim; then the pass stops.
+ * 2. Waiting pass, only if nothing was preempted: admit from the head with prefix hits until the
+ *    budget, `maxNumSeqs` or memory runs out (the first failure stops the pass).
+ * 3. Every scheduled request's `numComputedTokens` advances by its tokens right away, so a chunked
+ *    prefill continues next step without waiting for outputs.
+ *
+ * `n > 1` is refused: the V1 front end fans such requests out into children (`childRequestId`).
+ *
+ * @example
+ * ```ts
+ * const scheduler = new Scheduler({ maxModelLen: 4096, numGpuBlocks: 2048, maxNumBatchedTokens: 8192 });
+ * scheduler.addRequest(request);
+ * while (scheduler.hasUnfinishedRequests()) {
+ *   const out = scheduler.schedule();
+ *   const runnerOutput = await runner.execute(out);
+ *   for (const o of scheduler.updateFromOutput(out, runnerOutput)) handle(o);
+ * }
+ * ```
+ */
+export class Scheduler implements SchedulerContract {
+  /** This is the V1 algorithm. */
+  readonly specificationVersion = 'v1' as const;
+  /** The resolved configuration. */
+  readonly config: ResolvedSchedulerConfig;
+  /** The KV-cache manager in use. */
+  readonly kvCacheManager: KVCacheManager;
+  private readonly clock: () => number;
+  private readonly hasher: BlockHasher;
+  private readonly requests = new Map<RequestId, Request>();
+  private readonly waiting: RequestQueue;
+  private running: Request[] = [];
+  private finishedReqIds = new Set<RequestId>();
+  private seq = 0;
+  private numPreemptions = 0;
+  private readonly spec = new SpecDecodingCounters();
+  // The last schedule()'s output and its requests in batch order (saves a lookup per request).
+  private lastOutput: SchedulerOutput | null = null;
+  private lastBatch: Request[] = [];
+
+  /**
+   * @param options budgets, policy, and the KV cache (a manager, or its size)
+   * @throws InvalidArgumentError (`invalid_option`) naming a bad option
+   */
+  constructor(options: SchedulerOptions) {
+    this.config = resolveSchedulerConfig(options);
+    const c = this.config;
+    this.kvCacheManager =
+      options.kvCacheManager ??
+      new PrefixCachingKVCacheManager({
+        numBlocks: c.numGpuBlocks!,
+        blockSize: c.blockSize,
+        maxModelLen: c.maxModelLen,
+        enablePrefixCaching: c.enablePrefixCaching,
+      });
+    this.hasher = new BlockHasher({ algorithm: c.prefixCachingHashAlgo, hashSeed: c.hashSeed });
+    this.clock = options.clock ?? (() => performance.now() / 1000);
+    this.waiting = c.policy === 'priority' ? new PriorityRequestQueue() : new FcfsRequestQueue();
+  }
+
+  /**
+   * Queues a request as WAITING.
+   * @param request a validated engine-core request
+   * @throws VllmError `duplicate_request_id` when the id is live; InvalidArgumentError
+   *   (`invalid_request`) for `n > 1` or an empty prompt; VllmError `prompt_too_long`
+   */
+  addRequest(request: EngineCoreRequest): void {
+    if (this.requests.has(request.reqId)) {
+      throw new VllmError('duplicate_request_id', `[scheduler-v1] request id ${JSON.stringify(request.reqId)} is already live; ids must be unique among live requests`);
+    }
+    const maxTokens = validateRequest(request, this.config.maxModelLen);
+    const req = new Request(request, maxTokens, this.seq++, this.hasher, this.config.blockSize);
+    req.recordEvent('queued', this.clock());
+    this.requests.set(req.reqId, req);
+    this.waiting.add(req);
+  }
+
+  /**
+   * Decides the next step within the budgets, allocating blocks, preempting when memory runs out
+   * and advancing each scheduled request's `numComputedTokens`.
+   * @returns what the runner computes this step
+   */
+  schedule(): SchedulerOutput {
+    const c = this.config;
+    const kv = this.kvCacheManager;
+    const threshold = c.longPrefillTokenThreshold;
+    let budget = c.maxNumBatchedTokens;
+    const numScheduled = new Map<RequestId, number>();
+    const specTokens = new Map<RequestId, readonly number[]>();
+    const scheduledRunning: Request[] = [];
+    const scheduledNew: Request[] = [];
+    const scheduledResumed: Request[] = [];
+    const batch: Request[] = []; // numScheduled's order, as Request objects
+    const preempted = new Set<RequestId>();
+    const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
+
+    // 1. Running requests, in admission order.
+    let i = 0;
+    while (i < this.running.length && budget > 0) {
+      const req = this.running[i]!;
+      let want = req.numTokensWithSpec - req.numComputedTokens;
+      if (threshold > 0 && want > threshold) want = threshold;
+      if (want > budget) want = budget;
+      if (want > c.maxModelLen - 1 - req.numComputedTokens) want = c.maxModelLen - 1 - req.numComputedTokens;
+      if (want <= 0) {
+        // NOTE: continue, not break: later requests may still have work (vLLM does the same).
+        i++;
+        continue;
+      }
+      let blocks = kv.allocateSlots(req, want, lookahead);
+      while (blocks === null) {
+        const victim = this.pickVictim();
+        if (c.policy === 'priority') {
+          const at = this.running.indexOf(victim);
+          this.running.splice(at, 1);
+          if (at < i) i--;
+          const given = numScheduled.get(victim.reqId);
+          if (given !== undefined) {
+            // Scheduled earlier in this pass: give its budget back.
+            budget += given;
+            numScheduled.delete(victim.reqId);
+            specTokens.delete(victim.reqId);
+            scheduledRunning.splice(scheduledRunning.indexOf(victim), 1);
+            batch.splice(batch.indexOf(victim), 1);
+          }
+        } else {
+          this.running.pop();
+        }
+        this.preempt(victim);
+        preempted.add(victim.reqId);
+        if (victim === req) break;
+        blocks = kv.allocateSlots(req, want, lookahead);
+      }
+      if (blocks === null) break;
+      req.stepNewBlocks = blocks.length === 0 ? NO_BLOCKS : blocks.getBlockIds();
+      scheduledRunning.push(req);
+      batch.push(req);
+      req.stepTokens = want;
+      numScheduled.set(req.reqId, want);
+      budget -= want;
+      if (req.specTokenIds.length > 0) {
+        const numSpec = want + req.numComputedTokens - req.numTokens;
+        if (numSpec > 0) specTokens.set(req.reqId, req.specTokenIds.length > numSpec ? req.specTokenIds.slice(0, numSpec) : req.specTokenIds);
+        req.specTokenIds = NO_TOKENS;
+      }
+      i++;
+    }
+
+    // 2. Waiting requests, only when nobody was preempted in this step.
+    if (preempted.size === 0) {
+      while (this.waiting.length > 0 && budget > 0 && this.running.length < c.maxNumSeqs) {
+        const req = this.waiting.peek()!;
+        const hit = kv.getComputedBlocks(req);
+        let want = req.numTokens - hit.numHitTokens;
+        if (threshold > 0 && want > threshold) want = threshold;
+        if (want > budget) want = budget;
+        const blocks = kv.allocateSlots(req, want, { newComputedBlocks: hit.blocks, numNewComputedTokens: hit.numHitTokens });
+        if (blocks === null) break;
+        this.waiting.pop();
+        this.running.push(req);
+        (req.status === RequestStatus.PREEMPTED ? scheduledResumed : scheduledNew).push(req);
+        req.status = RequestStatus.RUNNING;
+        req.numComputedTokens = hit.numHitTokens;
+        if (req.numCachedTokens < 0) req.numCachedTokens = hit.numHitTokens;
+        req.recordEvent('scheduled', this.clock());
+        batch.push(req);
+        req.stepTokens = want;
+        numScheduled.set(req.reqId, want);
+        budget -= want;
+      }
+    }
+    invariant(budget >= 0 && this.running.length <= c.maxNumSeqs, 'a step stays within its token budget and maxNumSeqs');
+
+    const out: SchedulerOutput = {
+      scheduledNewReqs: scheduledNew.map((r) => newRequestData(r, this.kvCacheManager)),
+      scheduledCachedReqs: cachedRequestData(scheduledRunning, scheduledResumed, this.kvCacheManager),
+      numScheduledTokens: numScheduled,
+      totalNumScheduledTokens: c.maxNumBatchedTokens - budget,
+      scheduledSpecDecodeTokens: specTokens,
+      finishedReqIds: this.finishedReqIds,
+      preemptedReqIds: preempted,
+      kvCacheOps: emptyKVCacheOps(),
+    };
+    // Computed counts advance now (optimistically): a chunked prefill continues next step.
+    for (let k = 0; k < batch.length; k++) {
+      const r = batch[k]!;
+      r.numComputedTokens += r.stepTokens;
+      r.isPrefillChunk = r.numComputedTokens < r.numTokens;
+    }
+    this.finishedReqIds = new Set();
+    this.lastOutput = out;
+    this.lastBatch = batch;
+    return out;
+  }
+
+  /**
+   * Applies the runner's results: corrects for rejected drafts, appends sampled tokens, checks
+   * stop conditions (truncating a multi-token step at the stop) and frees finished requests.
+   * Requests finished while the step ran are skipped.
+   * @param schedulerOutput the step's output from {@link schedule}
+   * @param runnerOutput what the runner returned for it
+   * @returns one output per request with news
+   * @throws InvalidArgumentError (`invalid_runner_output`) when tokens come back for a request
+   *   still prefilling, or more than its drafts + 1
+   */
+  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutput[] {
+    const outputs: EngineCoreOutput[] = [];
+    let stopped: Set<Request> | null = null;
+    const maxModelLen = this.config.maxModelLen;
+    const batch = schedulerOutput === this.lastOutput ? this.lastBatch : this.lookUp(schedulerOutput);
+    this.lastOutput = null;
+    this.lastBatch = [];
+    const sampledMap = runnerOutput.sampledTokenIds;
+    const specMap = schedulerOutput.scheduledSpecDecodeTokens.size > 0 ? schedulerOutput.scheduledSpecDecodeTokens : null;
+    const logprobsMap = runnerOutput.logprobs.size > 0 ? runnerOutput.logprobs : null;
+    const promptLogprobsMap = runnerOutput.promptLogprobs.size > 0 ? runnerOutput.promptLogprobs : null;
+    for (let b = 0; b < batch.length; b++) {
+      const req = batch[b]!;
+      // Skips requests finished (aborted) while the step ran, even if their id was reused since.
+      if (req.status !== RequestStatus.RUNNING) continue;
+      const reqId = req.reqId;
+      let generated = sampledMap.get(reqId) ?? NO_TOKENS;
+      const drafts = specMap === null ? undefined : specMap.get(reqId);
+      if (drafts !== undefined && generated.length > 0) {
+        if (generated.length > drafts.length + 1) badRunnerOutput(reqId, `at most ${drafts.length + 1} sampled tokens`, generated.length);
+        const accepted = generated.length - 1;
+        req.numComputedTokens -= drafts.length - accepted;
+        this.spec.record(drafts.length, accepted);
+      } else if (generated.length > 1) badRunnerOutput(reqId, 'at most 1 sampled token (no drafts were scheduled)', generated.length);
+      if (generated.length > 0 && req.numComputedTokens < req.numTokens) {
+        badRunnerOutput(reqId, `no sampled token while prefilling (${req.numComputedTokens} of ${req.numTokens} tokens computed)`, generated.length);
+      }
+      let status: FinishedStatus | null = null;
+      for (let t = 0; t < generated.length; t++) {
+        req.appendOutputToken(generated[t]!);
+        status = checkStop(req, maxModelLen);
+        if (status !== null) {
+          if (t + 1 < generated.length) generated = generated.slice(0, t + 1);
+          break;
+        }
+      }
+      const promptLogprobs = promptLogprobsMap === null ? null : (promptLogprobsMap.get(reqId) ?? null);
+      if (generated.length === 0 && status === null && promptLogprobs === null && !req.hasEvents) continue;
+      let logprobs = logprobsMap === null ? null : (logprobsMap.get(reqId) ?? null);
+      if (logprobs !== null && logprobs.length > generated.length) logprobs = logprobs.slice(0, generated.length);
+      outputs.push({
+        reqId,
+        newTokenIds: generated,
+        finishReason: status === null ? null : finishReasonOf(status),
+        stopReason: status === null ? null : req.stopReason,
+        newLogprobs: logprobs,
+        newPromptLogprobs: promptLogprobs,
+        numCachedTokens: Math.max(req.numCachedTokens, 0),
+        events: req.takeEvents(),
+      });
+      if (status !== null) {
+        req.status = status;
+        (stopped ??= new Set()).add(req);
+        this.release(req);
+      }
+    }
+    if (stopped !== null) this.running = this.running.filter((r) => !stopped.has(r));
+    return outputs;
+  }
+
+  /**
+   * Records draft tokens proposed for the next step. Drafts for unknown, finished or still
+   * prefilling requests are ignored.
+   * @param draftTokenIds drafts per request
+   */
+  updateDraftTokenIds(draftTokenIds: ReadonlyMap<RequestId, readonly number[]>): void {
+    for (const [reqId, drafts] of draftTokenIds) {
+      const req = this.requests.get(reqId);
+      if (req === undefined || req.status !== RequestStatus.RUNNING || req.isPrefillChunk) continue;
+      req.specTokenIds = drafts;
+    }
+  }
+
+  /**
+   * Finishes requests from outside (abort, stop string): removes them from the queues and frees
+   * their blocks; the runner hears of them in the next step's `finishedReqIds`.
+   * Unknown and already-finished ids are ignored.
+   * @param reqIds the requests, or null for every live request
+   * @param status the finished status to give them
+   * @throws InvalidArgumentError (`invalid_argument`) when `status` is not a finished status
+   */
+  finishRequests(reqIds: Iterable<RequestId> | null, status: FinishedStatus): void {
+    if (!isFinished(status)) throw new InvalidArgumentError('invalid_argument', 'Scheduler.finishRequests', 'status', 'a finished RequestStatus', status);
+    const targets = new Set<Request>();
+    for (const id of reqIds ?? [...this.requests.keys()]) {
+      const req = this.requests.get(id);
+      if (req !== undefined) targets.add(req);
+    }
+    if (targets.size === 0) return;
+    this.running = this.running.filter((r) => !targets.has(r));
+    this.waiting.removeAll(targets);
+    for (const req of targets) {
+      req.status = status;
+      this.release(req);
+    }
+  }
+
+  /** True while any request is waiting or running. */
+  hasUnfinishedRequests(): boolean {
+    return this.requests.size > 0;
+  }
+
+  /** Number of live (waiting or running) requests. */
+  getNumUnfinishedRequests(): number {
+    return this.requests.size;
+  }
+
+  /** Current gauges and cumulative counters. */
+  getStats(): SchedulerStats {
+    return {
+      numRunningReqs: this.running.length,
+      numWaitingReqs: this.waiting.length,
+      numSwappedReqs: 0,
+      kvCacheUsage: this.kvCacheManager.usage,
+      prefixCache: this.kvCacheManager.prefixCacheStats,
+      numPreemptions: this.numPreemptions,
+      specDecoding: this.spec.snapshot(),
+    };
+  }
+
+  /**
+   * Drops the prefix cache.
+   * @returns false, with nothing changed, while requests hold blocks
+   */
+  resetPrefixCache(): boolean {
+    return this.kvCacheManager.resetPrefixCache();
+  }
+
+  /**
+   * Ids of the running requests, in admission order (for tests and debugging).
+   */
+  getRunningIds(): RequestId[] {
+    return this.running.map((r) => r.reqId);
+  }
+
+  /**
+   * Ids of the waiting requests, next to be admitted first (for tests and debugging).
+   */
+  getWaitingIds(): RequestId[] {
+    return this.waiting.toArray().map((r) => r.reqId);
+  }
+
+  private lookUp(out: SchedulerOutput): Request[] {
+    const batch: Request[] = [];
+    for (const id of out.numScheduledTokens.keys()) {
+      const req = this.requests.get(id);
+      if (req !== undefined) batch.push(req);
+    }
+    return batch;
+  }
+
+  private pickVictim(): Request {
+    if (this.config.policy === 'fcfs') return this.running[this.running.length - 1]!;
+    let victim = this.running[0]!;
+    for (let k = 1; k < this.running.length; k++) if (before(victim, this.running[k]!)) victim = this.running[k]!;
+    return victim;
+  }
+
+  private preempt(req: Request): void {
+    this.kvCacheManager.free(req);
+    req.status = RequestStatus.PREEMPTED;
+    req.numComputedTokens = 0;
+    req.specTokenIds = NO_TOKENS;
+    req.numPreemptions++;
+    this.numPreemptions++;
+    req.recordEvent('preempted', this.clock());
+    this.waiting.prepend(req);
+  }
+
+  private release(req: Request): void {
+    this.kvCacheManager.free(req);
+    this.requests.delete(req.reqId);
+    this.finishedReqIds.add(req.reqId);
+  }
+}

@@ -1,0 +1,191 @@
+import { VllmError, type BlockId, type ModelRunnerOutput, type RequestId, type SchedulerOutput } from '@vllm-ts/core';
+
+/** The token a request produces as its `outputIndex`-th output (a pure function). */
+export type TokenScript = (reqId: RequestId, outputIndex: number) => number;
+
+/** Options of {@link ScriptedRunner}. */
+export interface ScriptedRunnerOptions {
+  /** Device blocks, as the scheduler was given them. */
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  /** Sampled tokens come from this script, so the right answer is known in advance. */
+  readonly script: TokenScript;
+  /** Check the whole KV prefix each step (O(sequence length)); default true. */
+  readonly verifyKv?: boolean;
+}
+
+interface RunnerRequest {
+  tokens: number[];
+  numPrompt: number;
+  numComputed: number;
+  blocks: BlockId[];
+  preempted: boolean;
+  /** Sampled a token in its last step (so its next step is a decode). */
+  sampled: boolean;
+}
+
+/**
+ * A fake model runner that keeps the persistent-batch state a real runner keeps and a simulated
+ * KV cache (one token id and position per slot), and samples scripted tokens. It checks the
+ * scheduler's output against the contract as it goes, and throws `contract_violation` on:
+ * - a cached request it does not know, or a preempted one sent without `resumed`;
+ * - a `numComputedTokens` that disagrees with what it computed;
+ * - scheduled tokens past the known tokens and scheduled drafts, or a block table too short;
+ * - a totals mismatch, the null block in a table, or KV that does not hold the request's tokens
+ *   when "attention" reads it (so a wrong prefix-cache hit, a shared block written while shared,
+ *   or a block reused while still held, is caught).
+ *
+ * Drafts are verified against the script: the accepted ones are the leading drafts equal to the
+ * script, then one more scripted token follows (the bonus or the correction).
+ */
+export class ScriptedRunner {
+  private readonly reqs = new Map<RequestId, RunnerRequest>();
+  private readonly slotToken: Int32Array;
+  private readonly slotPos: Int32Array;
+  private readonly cpu = new Map<number, { token: Int32Array; pos: Int32Array }>();
+  private readonly opts: ScriptedRunnerOptions;
+
+  /** @param options pool geometry and the token script */
+  constructor(options: ScriptedRunnerOptions) {
+    this.opts = options;
+    this.slotToken = new Int32Array(options.numBlocks * options.blockSize).fill(-1);
+    this.slotPos = new Int32Array(options.numBlocks * options.blockSize).fill(-1);
+  }
+
+  /** Requests the runner holds state for. */
+  get numKnownRequests(): number {
+    return this.reqs.size;
+  }
+
+  /**
+   * True when the request's next step is a decode (its known tokens are all computed).
+   * @param reqId a request id
+   */
+  isDecoding(reqId: RequestId): boolean {
+    const r = this.reqs.get(reqId);
+    return r !== undefined && !r.preempted && r.sampled;
+  }
+
+  /**
+   * Runs one step.
+   * @param out the scheduler's decision
+   * @returns the sampled tokens
+   * @throws VllmError (`contract_violation`) when the output breaks the scheduler contract
+   */
+  execute(out: SchedulerOutput): ModelRunnerOutput {
+    const bs = this.opts.blockSize;
+    for (const id of out.finishedReqIds) this.reqs.delete(id);
+    for (const id of out.preemptedReqIds) {
+      const r = this.reqs.get(id);
+      if (r !== undefined) r.preempted = true;
+    }
+    this.applyKvOps(out);
+    const seen = new Set<RequestId>();
+    for (const nr of out.scheduledNewReqs) {
+      seen.add(nr.reqId);
+      const parent = nr.forkedFrom === null ? undefined : this.reqs.get(nr.forkedFrom);
+      const tokens = [...nr.promptTokenIds, ...nr.outputTokenIds];
+      this.reqs.set(nr.reqId, {
+        tokens,
+        numPrompt: nr.promptTokenIds.length,
+        numComputed: parent?.numComputed ?? nr.numComputedTokens,
+        blocks: [...nr.blockIds],
+        preempted: false,
+        sampled: false,
+      });
+    }
+    for (const cr of out.scheduledCachedReqs) {
+      seen.add(cr.reqId);
+      const r = this.reqs.get(cr.reqId);
+      if (r === undefined) violation(`cached request ${cr.reqId} is unknown to the runner`);
+      if (cr.resumed) {
+        if (cr.allTokenIds !== null) {
+          if (cr.allTokenIds.join() !== r.tokens.join()) violation(`resumed ${cr.reqId} has tokens that differ from the runner's`);
+        }
+        r.blocks = [...cr.newBlockIds];
+        r.preempted = false;
+        r.sampled = false;
+      } else {
+        if (r.preempted) violation(`preempted ${cr.reqId} scheduled again without resumed`);
+        for (const b of cr.newBlockIds) r.blocks.push(b);
+      }
+      if (!cr.resumed && cr.numComputedTokens !== r.numComputed) {
+        violation(`${cr.reqId}: scheduler says ${cr.numComputedTokens} computed tokens, the runner computed ${r.numComputed}`);
+      }
+      r.numComputed = cr.numComputedTokens;
+    }
+    let total = 0;
+    for (const [id, n] of out.numScheduledTokens) {
+      total += n;
+      if (!seen.has(id)) violation(`${id} is scheduled but in neither scheduledNewReqs nor scheduledCachedReqs`);
+      const r = this.reqs.get(id)!;
+      const drafts = out.scheduledSpecDecodeTokens.get(id) ?? [];
+      const end = r.numComputed + n;
+      if (end > r.tokens.length + drafts.length) violation(`${id}: ${n} tokens scheduled from ${r.numComputed}, past ${r.tokens.length} tokens + ${drafts.length} drafts`);
+      if (drafts.length > 0 && end !== r.tokens.length + drafts.length) violation(`${id}: drafts scheduled but the step does not end after them`);
+      if (r.blocks.length * bs < end) violation(`${id}: ${r.blocks.length} blocks cannot hold ${end} tokens`);
+      if (r.blocks.includes(0 as BlockId)) violation(`${id}: the null block is in its table`);
+      for (let p = r.numComputed; p < end; p++) {
+        const slot = r.blocks[Math.floor(p / bs)]! * bs + (p % bs);
+        this.slotToken[slot] = p < r.tokens.length ? r.tokens[p]! : drafts[p - r.tokens.length]!;
+        this.slotPos[slot] = p;
+      }
+    }
+    if (total !== out.totalNumScheduledTokens) violation(`totalNumScheduledTokens is ${out.totalNumScheduledTokens}, the entries sum to ${total}`);
+
+    const sampled = new Map<RequestId, readonly number[]>();
+    for (const [id, n] of out.numScheduledTokens) {
+      const r = this.reqs.get(id)!;
+      const drafts = out.scheduledSpecDecodeTokens.get(id) ?? [];
+      const end = r.numComputed + n;
+      if (this.opts.verifyKv !== false) this.verify(id, r, drafts, end);
+      r.sampled = end - drafts.length >= r.tokens.length;
+      if (!r.sampled) {
+        r.numComputed = end;
+        continue;
+      }
+      const outIndex = r.tokens.length - r.numPrompt;
+      let accepted = 0;
+      while (accepted < drafts.length && drafts[accepted] === this.opts.script(id, outIndex + accepted)) accepted++;
+      const gen = drafts.slice(0, accepted);
+      gen.push(this.opts.script(id, outIndex + accepted));
+      r.numComputed = end - (drafts.length - accepted);
+      for (const t of gen) r.tokens.push(t);
+      sampled.set(id, gen);
+    }
+    return { sampledTokenIds: sampled, logprobs: new Map(), promptLogprobs: new Map() };
+  }
+
+  private verify(id: RequestId, r: RunnerRequest, drafts: readonly number[], end: number): void {
+    const bs = this.opts.blockSize;
+    for (let p = 0; p < end; p++) {
+      const slot = r.blocks[Math.floor(p / bs)]! * bs + (p % bs);
+      const want = p < r.tokens.length ? r.tokens[p]! : drafts[p - r.tokens.length]!;
+      if (this.slotToken[slot] !== want || this.slotPos[slot] !== p) {
+        violation(`${id}: KV at position ${p} (block ${r.blocks[Math.floor(p / bs)]}) holds token ${this.slotToken[slot]}@${this.slotPos[slot]}, expected ${want}@${p}`);
+      }
+    }
+  }
+
+  private applyKvOps(out: SchedulerOutput): void {
+    const bs = this.opts.blockSize;
+    const ops = out.kvCacheOps;
+    for (const [cpu, dev] of ops.swapIn) {
+      const saved = this.cpu.get(cpu);
+      if (saved === undefined) violation(`swap-in from CPU block ${cpu}, which holds nothing`);
+      this.slotToken.set(saved.token, dev * bs);
+      this.slotPos.set(saved.pos, dev * bs);
+    }
+    for (const [dev, cpu] of ops.swapOut) {
+      this.cpu.set(cpu, { token: this.slotToken.slice(dev * bs, dev * bs + bs), pos: this.slotPos.slice(dev * bs, dev * bs + bs) });
+    }
+    for (const [src, dst] of ops.copy) {
+      this.slotToken.copyWithin(dst * bs, src * bs, src * bs + bs);
+      this.slotPos.copyWithin(dst * bs, src * bs, src * bs + bs);
+    }
+  }
+}
+
+function violation(message: string): never {
+  throw new VllmError('contract_violation', `[scheduler-conformance] ${message}`);
+}
