@@ -62,12 +62,28 @@ export async function* streamChoices(
     }),
   );
   const announced = new Set<number>();
-  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<EngineRequestOutput> }>>();
-  const pull = (i: number) => pending.set(i, iterators[i]!.next().then((r) => ({ i, r })));
+  type Step = { i: number; r: IteratorResult<EngineRequestOutput> } | { i: number; error: unknown };
+  const pending = new Map<number, Promise<Step>>();
+  const pull = (i: number) =>
+    pending.set(
+      i,
+      iterators[i]!.next().then(
+        (r) => ({ i, r }),
+        (error: unknown) => ({ i, error }),
+      ),
+    );
   iterators.forEach((_, i) => pull(i));
   try {
     while (pending.size > 0) {
-      const { i, r } = await Promise.race(pending.values());
+      const step = await Promise.race(pending.values());
+      const { i } = step;
+      if ('error' in step) {
+        // This request is over; the finally block ends the others (and must not abort this id,
+        // which may belong to another live request, e.g. on a duplicate id).
+        pending.delete(i);
+        throw step.error;
+      }
+      const { r } = step;
       if (r.done) {
         pending.delete(i);
         continue;
@@ -101,7 +117,6 @@ export async function* streamChoices(
   } finally {
     // Early exit (client gone, error in another prompt): end every engine request still running.
     const running = [...pending.keys()];
-    for (const p of pending.values()) p.catch(() => undefined);
     if (running.length > 0) {
       await engine.abort(running.map((i) => ids[i]!)).catch(() => undefined);
       await Promise.allSettled(running.map((i) => iterators[i]!.return(undefined)));

@@ -94,13 +94,16 @@ describe('server lifecycle', () => {
     const server = createServer({ engine });
     const base = await server.listen({ port: 0 });
     try {
-      const body = { prompt: 'a', max_tokens: 500, stream: true, request_id: 'same-id' };
+      const body = { prompt: 'a', max_tokens: 60, stream: true, request_id: 'same-id' };
       const first = fetch(`${base}/v1/completions`, { method: 'POST', headers: json, body: JSON.stringify(body) });
       await until(() => engine.live.size === 1, 'the first request to start');
       const second = await fetch(`${base}/v1/completions`, { method: 'POST', headers: json, body: JSON.stringify(body) });
       expect(second.status).toBe(400);
       expect(((await second.json()) as { error: { code: string } }).error.code).toBe('duplicate_request_id');
-      expect((await first).status).toBe(200);
+      // The refused duplicate must not end the request that owns the id.
+      const text = await (await first).text();
+      expect(text).toContain('"finish_reason":"length"');
+      expect(engine.abortedIds).toEqual([]);
     } finally {
       await server.close({ drainTimeoutMs: 0 });
     }

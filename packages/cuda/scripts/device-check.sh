@@ -2,7 +2,7 @@
 # Runs on the GPU machine, from the repo root, after scripts/pack-device.sh here:
 #   run(command: "bash packages/cuda/scripts/device-check.sh", carry: [".device", "packages/cuda/build/Release"])
 # The CUDA tests for real (vitest), then the kernel benchmarks with their PyTorch peer; the
-# benchmark table is printed last. Logs and JSON go to $OUT.
+# benchmark table is printed last. Logs and JSON go to $OUT. SKIP_BENCH, SKIP_PEER, SKIP_LLAMA=1 skip parts.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/cuda-device-out}
@@ -20,10 +20,12 @@ grep -E "×|✗|FAIL|AssertionError|expected|Error:|relative error" "$OUT/tests.
 grep -E "Tests: " "$OUT/tests.log"
 
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  if [ "${SKIP_PEER:-0}" != 1 ]; then
   echo "== PyTorch peer"
   PYTHONUNBUFFERED=1 python3 packages/cuda/bench/torch-peer.py "$OUT/torch-peer.json" >"$OUT/torch.log" 2>&1 || tail -5 "$OUT/torch.log"
   grep -E "llama8b|failed" "$OUT/torch.log"
-  if [ -f .device/bench-llama-decode.mjs ]; then
+  fi
+  if [ -f .device/bench-llama-decode.mjs ] && [ "${SKIP_LLAMA:-0}" != 1 ]; then
     echo "== Llama-3.1-8B decode step"
     BENCH_OUT="$OUT/llama-decode.json" node .device/bench-llama-decode.mjs 2>&1 | tee "$OUT/llama-decode.log" | tail -15
   fi

@@ -17,13 +17,24 @@ async function collect(gen: AsyncGenerator<RequestOutput>): Promise<RequestOutpu
 describe.each(['v1', 'v0'] as const)('AsyncLLM (%s)', (engineVersion) => {
   let llm: AsyncLLM;
   const stats: IterationStats[] = [];
+  const progress: [number, number][] = [];
   beforeAll(async () => {
-    llm = await AsyncLLM.create({ model: modelFixtureDir(MODEL), engineVersion, maxModelLen: 640, kvCacheMemoryBytes: 1 << 22 });
+    llm = await AsyncLLM.create({
+      model: modelFixtureDir(MODEL),
+      engineVersion,
+      maxModelLen: 640,
+      kvCacheMemoryBytes: 1 << 22,
+      onLoadProgress: (loaded, total) => progress.push([loaded, total]),
+    });
     llm.onStats((s) => stats.push(s));
   });
   afterAll(() => llm.close());
 
-  it('reports its configuration', () => {
+  it('reports its configuration and its weight-loading progress', () => {
+    expect(progress.length).toBeGreaterThan(0);
+    const [loaded, total] = progress.at(-1)!;
+    expect(loaded).toBe(total);
+    expect(total).toBeGreaterThan(100_000);
     expect(llm.config).toMatchObject({ engineVersion, maxModelLen: 640, vocabSize: 3000, architecture: 'LlamaForCausalLM', device: 'cpu', blockSize: 16 });
     expect(llm.isReady).toBe(true);
   });

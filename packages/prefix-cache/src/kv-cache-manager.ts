@@ -25,11 +25,30 @@ export interface KVCacheManagerOptions {
   readonly enablePrefixCaching?: boolean;
 }
 
-interface RequestBlocks {
+/**
+ * Optional for requests: a field the manager may use to remember where the request's state is,
+ * which saves a map lookup per call (the scheduler calls `allocateSlots` for every running request
+ * every step). A request object that declares it (initialised to null) gets the fast path; the
+ * value is opaque and belongs to the manager.
+ */
+export interface KVCacheStateHolder {
+  /** Opaque to everyone but the manager that set it. */
+  kvCacheState: unknown;
+}
+
+class RequestBlocks {
   // Append-only block table (NOTE: never rewritten, so the runner can append diffs).
-  readonly blocks: BlockId[];
+  readonly blocks: BlockId[] = [];
   // Leading blocks already in the hash map.
-  numCached: number;
+  numCached = 0;
+  // The manager holding this state; null once freed (so a stale holder field is never trusted).
+  owner: KVCacheManager | null;
+  constructor(
+    owner: KVCacheManager,
+    readonly reqId: RequestId,
+  ) {
+    this.owner = owner;
+  }
 }
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
@@ -150,7 +169,7 @@ export class KVCacheManager implements KVCacheManagerContract {
     if (!Number.isInteger(numNewTokens) || numNewTokens < 1) {
       throw new InvalidArgumentError('invalid_argument', 'KVCacheManager.allocateSlots', 'numNewTokens', 'an integer >= 1', numNewTokens);
     }
-    let state = this.requests.get(request.reqId);
+    let state = this.stateOf(request);
     if (state !== undefined && options === undefined) return this.extend(request, state, numNewTokens);
     const hitIds = options?.newComputedBlocks?.getBlockIds() ?? NO_BLOCKS;
     const numNewComputed = options?.numNewComputedTokens ?? 0;
@@ -167,8 +186,9 @@ export class KVCacheManager implements KVCacheManagerContract {
     if (numNew + numRevived > this.pool.numFreeBlocks) return null;
 
     if (state === undefined) {
-      state = { blocks: [], numCached: 0 };
+      state = new RequestBlocks(this, request.reqId);
       this.requests.set(request.reqId, state);
+      if ('kvCacheState' in request) (request as unknown as KVCacheStateHolder).kvCacheState = state;
     }
     if (hitIds.length > 0) {
       this.pool.touch(hitIds);
@@ -192,9 +212,11 @@ export class KVCacheManager implements KVCacheManagerContract {
    * @param request the request
    */
   free(request: KVCacheRequest): void {
-    const state = this.requests.get(request.reqId);
+    const state = this.stateOf(request);
     if (state === undefined) return;
     this.requests.delete(request.reqId);
+    state.owner = null;
+    if ('kvCacheState' in request) (request as unknown as KVCacheStateHolder).kvCacheState = null;
     this.pool.free(state.blocks.reverse());
   }
 
@@ -224,7 +246,14 @@ export class KVCacheManager implements KVCacheManagerContract {
     return true;
   }
 
-  // The common case, a running request with no hits and no lookahead: one Map lookup, integer math.
+  // The holder field when it is this manager's live state for this id; else the map.
+  private stateOf(request: KVCacheRequest): RequestBlocks | undefined {
+    const held = (request as Partial<KVCacheStateHolder>).kvCacheState;
+    if (held instanceof RequestBlocks && held.owner === this && held.reqId === request.reqId) return held;
+    return this.requests.get(request.reqId);
+  }
+
+  // The common case, a running request with no hits and no lookahead: no lookup, integer math.
   private extend(request: KVCacheRequest, state: RequestBlocks, numNewTokens: number): KVCacheBlocks | null {
     const bs = this.blockSize;
     const computedAfter = request.numComputedTokens + numNewTokens;
