@@ -1,6 +1,6 @@
 import { LLMEngine, SamplingParams, type EngineArgs } from '@vllm-ts/engine';
 import type { BenchRequest } from './datasets.js';
-import { scaleSummary, summarize, type DistributionSummary } from './stats.js';
+import { summarize, type DistributionSummary } from './stats.js';
 
 /** Figures of one offline run (all requests submitted at once, the engine stepped until done). */
 export interface OfflineResult {
@@ -68,7 +68,7 @@ export async function runOffline(engine: LLMEngine, requests: readonly BenchRequ
     inputThroughput: inputTokens / elapsedS,
     outputThroughput: outputTokens / elapsedS,
     totalTokenThroughput: (inputTokens + outputTokens) / elapsedS,
-    ttftMs: scaleSummary(summarize([...firstToken.values()]), 1),
+    ttftMs: summarize([...firstToken.values()]),
     numCachedTokens: cached,
     numPreemptions: (engine.getSchedulerStats()?.numPreemptions ?? 0) - before,
     numSteps: steps,

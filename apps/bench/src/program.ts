@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { parseRate } from './arrivals.js';
 import { addDatasetFlags, addEngineFlags, intArg, numArg } from './cli-options.js';
 import { runCompare, type CompareOptions } from './commands/compare.js';
@@ -40,7 +40,7 @@ export function buildBenchProgram(): Command {
     .option('--endpoint <path>', 'completions endpoint', '/v1/completions')
     .option('--model <name>', 'model name to send (default: the first listed by /v1/models)')
     .option('--api-key <key>', 'bearer token')
-    .option('--request-rate <r>', 'requests per second, or inf', parseRate, Infinity)
+    .addOption(new Option('--request-rate <r>', 'requests per second, or inf').argParser(parseRate).default(Infinity, 'inf'))
     .option('--burstiness <k>', 'gamma shape of the gaps (1 = Poisson)', numArg, 1)
     .option('--max-concurrency <n>', 'most requests in flight', intArg)
     .option('--vocab-size <n>', 'random prompts draw token ids below this', intArg, 4096)
@@ -73,7 +73,7 @@ export function buildBenchProgram(): Command {
   json(addDatasetFlags(program.command('simulate').description('predict GPU behaviour: real schedulers + a step cost model'), { numPrompts: 500, inputLen: 1024, outputLen: 128 }))
     .option('--trace <file>', 'JSONL trace (timestamp|arrival_time, input_length|prompt_token_ids, output_length, hash_ids)')
     .option('--configs <list>', 'labels among v1+pc, v1, v0, v0+pc, v0+cp, v0+pc+cp, or all', 'all')
-    .option('--request-rate <r>', 'requests per second, or inf', parseRate, Infinity)
+    .addOption(new Option('--request-rate <r>', 'requests per second, or inf').argParser(parseRate).default(Infinity, 'inf'))
     .option('--burstiness <k>', 'gamma shape of the gaps', numArg, 1)
     .option('--cost-model <overrides>', 'key=value,... over the Llama-3.1-8B/H200 defaults', '')
     .option('--max-num-seqs <n>', 'most requests in a step', intArg, 256)

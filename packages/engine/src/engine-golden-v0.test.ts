@@ -5,12 +5,13 @@ import { expected, generateAll } from './testing/golden-run.js';
 // Greedy tokens from Hugging Face transformers (float64) for every fixture model through the V0 engine
 // (one loop in this thread, prefill-first steps unless chunked prefill is on).
 
+// NOTE: generous timeouts: each test loads a model and, for V1, starts a worker on a possibly busy machine.
 describe.each(MODEL_FIXTURES)('golden greedy tokens of %s (V0)', (name) => {
   it('prefix caching off, prefill-first steps, all prompts at once', async () => {
     const { tokens, cached } = await generateAll(name, { engineVersion: 'v0' }, 1);
     expect(tokens).toEqual(expected(name));
     expect(cached.every((c) => c === 0)).toBe(true);
-  });
+  }, 90_000);
 });
 
 describe('golden greedy tokens (V0) under other settings', () => {
@@ -24,5 +25,5 @@ describe('golden greedy tokens (V0) under other settings', () => {
     expect(tokens).toEqual(expected('tiny-llama'));
     // V0's prefix cache also serves whole blocks only, the last prompt token always recomputed.
     expect(cached).toEqual([0, 0, 32, 96, 256, 592]);
-  });
+  }, 90_000);
 });

@@ -249,7 +249,7 @@ export class KVCacheManager implements KVCacheManagerContract {
   // The holder field when it is this manager's live state for this id; else the map.
   private stateOf(request: KVCacheRequest): RequestBlocks | undefined {
     const held = (request as Partial<KVCacheStateHolder>).kvCacheState;
-    if (held instanceof RequestBlocks && held.owner === this && held.reqId === request.reqId) return held;
+    if (held != null && (held as RequestBlocks).owner === this && (held as RequestBlocks).reqId === request.reqId) return held as RequestBlocks;
     return this.requests.get(request.reqId);
   }
 

@@ -60,11 +60,13 @@ export class RequestBlockHasher {
    * Appends to `blockHashes` the hashes of the full blocks of `tokenIds` not hashed yet.
    * @param tokenIds all of the request's tokens so far (prompt then outputs, no drafts)
    * @param blockHashes the request's hashes so far (this hasher's earlier output); extended in place
+   * @param length how many of `tokenIds` are the request's (default all: lets a caller keep its
+   *   tokens in a growable buffer with spare capacity)
    * @returns how many hashes were added
    */
-  extend(tokenIds: ArrayLike<number>, blockHashes: BlockHash[]): number {
+  extend(tokenIds: ArrayLike<number>, blockHashes: BlockHash[], length: number = tokenIds.length): number {
     const bs = this.blockSize;
-    const numFull = Math.floor(tokenIds.length / bs);
+    const numFull = Math.floor(length / bs);
     const before = blockHashes.length;
     for (let i = before; i < numFull; i++) {
       const parent = i === 0 ? null : blockHashes[i - 1]!;

@@ -131,13 +131,13 @@ export class SchedulerV0 implements Scheduler {
         if (plan.numPreemptedGroups === 0) swappedIn = scheduleSwapped(this.st, budget, plan, null);
       }
       // Prefill groups only show up here for a recomputed parallel-sampling group spread over steps.
-      this.st.running.push(...admitted, ...rr.prefills, ...rr.decodes, ...swappedIn.prefills, ...swappedIn.decodes);
+      appendAll(this.st.running, admitted, rr.prefills, rr.decodes, swappedIn.prefills, swappedIn.decodes);
     } else {
       const pp = partialPrefills(this.st);
       rr = scheduleRunning(this.st, budget, plan, pp);
       if (plan.numPreemptedGroups === 0) swappedIn = scheduleSwapped(this.st, budget, plan, pp);
       admitted = schedulePrefills(this.st, budget, plan, pp);
-      this.st.running.push(...swappedIn.decodes, ...swappedIn.prefills, ...rr.decodes, ...finishingPrefillsFirst(rr.prefills), ...admitted);
+      appendAll(this.st.running, swappedIn.decodes, swappedIn.prefills, rr.decodes, finishingPrefillsFirst(rr.prefills), admitted);
     }
     if (admitted.length > 0) this.st.prevPrompt = true;
     if (rr.preempted.length > 0) {
@@ -145,7 +145,7 @@ export class SchedulerV0 implements Scheduler {
       this.st.waiting.unshift(...[...rr.preempted].reverse());
       if (c.schedulingPolicy === 'priority') this.st.waiting.sort(byPriority);
     }
-    this.st.swapped.push(...rr.swappedOut);
+    appendAll(this.st.swapped, rr.swappedOut);
     const output = plan.build(this.bm, this.st.finishedReqIds);
     this.st.finishedReqIds = new Set();
     this.bm.markScheduled(this.computedAfterStep(output), this.st.now);
@@ -263,4 +263,9 @@ export class SchedulerV0 implements Scheduler {
     for (const id of output.numScheduledTokens.keys()) yield [id, this.st.seqs.get(id)!.numComputedTokens];
   }
 
+}
+
+/** Appends every list to `target` in order (no argument spreading: lists may be long). */
+function appendAll<T>(target: T[], ...lists: readonly (readonly T[])[]): void {
+  for (const list of lists) for (const x of list) target.push(x);
 }

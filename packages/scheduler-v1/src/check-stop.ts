@@ -17,11 +17,11 @@ import type { Request } from './request.js';
  */
 export function checkStop(request: Request, maxModelLen: number): FinishedStatus | null {
   const numOutput = request.numOutputTokens;
-  if (numOutput >= request.samplingParams.minTokens) {
-    const last = request.allTokenIds[request.allTokenIds.length - 1]!;
+  if (numOutput >= request.minTokens) {
+    const last = request.lastTokenId;
     if (last === request.eosTokenId) return RequestStatus.FINISHED_STOPPED;
-    const stopIds = request.samplingParams.stopTokenIds;
-    if (stopIds.length > 0 && stopIds.includes(last)) {
+    const stopIds = request.stopTokenIds;
+    if (stopIds !== null && stopIds.includes(last)) {
       request.stopReason = last;
       return RequestStatus.FINISHED_STOPPED;
     }

@@ -1,7 +1,6 @@
 import {
   InvalidArgumentError,
   VllmError,
-  type BlockId,
   type CachedRequestData,
   type EngineCoreRequest,
   type KVCacheManager,
@@ -10,7 +9,6 @@ import {
 } from '@vllm-ts/core';
 import type { Request } from './request.js';
 
-const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 const NO_TOKENS: readonly number[] = Object.freeze([]);
 
 /**
@@ -50,20 +48,12 @@ export function newRequestData(r: Request, kv: KVCacheManager): NewRequestData {
 }
 
 /**
- * Diffs for requests the runner knows: new block ids for running ones; the whole table and all
- * tokens for resumed ones. Clears each running request's `stepNewBlocks`.
+ * A resumed (preempted, now readmitted) request: its whole new block table and all its tokens,
+ * which replace what the runner had.
  * @internal
  */
-export function cachedRequestData(running: readonly Request[], resumed: readonly Request[], kv: KVCacheManager): CachedRequestData[] {
-  const out: CachedRequestData[] = [];
-  for (const r of running) {
-    out.push({ reqId: r.reqId, resumed: false, newBlockIds: r.stepNewBlocks, numComputedTokens: r.numComputedTokens, allTokenIds: null });
-    r.stepNewBlocks = NO_BLOCKS;
-  }
-  for (const r of resumed) {
-    out.push({ reqId: r.reqId, resumed: true, newBlockIds: [...kv.getBlockIds(r.reqId)], numComputedTokens: r.numComputedTokens, allTokenIds: [...r.allTokenIds] });
-  }
-  return out;
+export function resumedRequestData(r: Request, kv: KVCacheManager): CachedRequestData {
+  return { reqId: r.reqId, resumed: true, newBlockIds: [...kv.getBlockIds(r.reqId)], numComputedTokens: r.numComputedTokens, allTokenIds: r.allTokenIds() };
 }
 
 /**

@@ -1,32 +1,35 @@
 import {
   emptyKVCacheOps,
-  finishReasonOf,
   InvalidArgumentError,
   invariant,
   isFinished,
   RequestStatus,
   VllmError,
   type BlockId,
+  type CachedRequestData,
   type EngineCoreOutput,
   type EngineCoreRequest,
   type FinishedStatus,
   type KVCacheManager,
   type ModelRunnerOutput,
+  type NewRequestData,
   type RequestId,
   type Scheduler as SchedulerContract,
   type SchedulerOutput,
   type SchedulerStats,
 } from '@vllm-ts/core';
 import { BlockHasher, KVCacheManager as PrefixCachingKVCacheManager } from '@vllm-ts/prefix-cache';
-import { checkStop } from './check-stop.js';
-import { badRunnerOutput, cachedRequestData, newRequestData, validateRequest } from './scheduler-io.js';
 import { Request } from './request.js';
 import { before, FcfsRequestQueue, PriorityRequestQueue, type RequestQueue } from './request-queue.js';
+import { ScheduledTokens } from './scheduled-tokens.js';
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler-config.js';
+import { newRequestData, resumedRequestData, validateRequest } from './scheduler-io.js';
 import { SpecDecodingCounters } from './spec-decoding-counters.js';
+import { applyRunnerOutput, type UpdateContext } from './update-step.js';
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 const NO_TOKENS: readonly number[] = Object.freeze([]);
+const NO_REQUESTS: readonly Request[] = Object.freeze([]);
 
 /**
  * The vLLM V1 scheduler: one token budget per step, spent first on running requests (a decode
@@ -75,7 +78,8 @@ export class Scheduler implements SchedulerContract {
   private readonly spec = new SpecDecodingCounters();
   // The last schedule()'s output and its requests in batch order (saves a lookup per request).
   private lastOutput: SchedulerOutput | null = null;
-  private lastBatch: Request[] = [];
+  private lastBatch: readonly Request[] = NO_REQUESTS;
+  private readonly updateContext: UpdateContext;
 
   /**
    * @param options budgets, policy, and the KV cache (a manager, or its size)
@@ -95,6 +99,7 @@ export class Scheduler implements SchedulerContract {
     this.hasher = new BlockHasher({ algorithm: c.prefixCachingHashAlgo, hashSeed: c.hashSeed });
     this.clock = options.clock ?? (() => performance.now() / 1000);
     this.waiting = c.policy === 'priority' ? new PriorityRequestQueue() : new FcfsRequestQueue();
+    this.updateContext = { maxModelLen: c.maxModelLen, spec: this.spec, release: (req) => this.release(req) };
   }
 
   /**
@@ -124,12 +129,12 @@ export class Scheduler implements SchedulerContract {
     const kv = this.kvCacheManager;
     const threshold = c.longPrefillTokenThreshold;
     let budget = c.maxNumBatchedTokens;
-    const numScheduled = new Map<RequestId, number>();
+    const numScheduled = new ScheduledTokens();
     const specTokens = new Map<RequestId, readonly number[]>();
-    const scheduledRunning: Request[] = [];
-    const scheduledNew: Request[] = [];
-    const scheduledResumed: Request[] = [];
-    const batch: Request[] = []; // numScheduled's order, as Request objects
+    // Before the waiting pass, `batch` and `cached` are aligned one to one.
+    const batch: Request[] = [];
+    const cached: CachedRequestData[] = [];
+    const scheduledNew: NewRequestData[] = [];
     const preempted = new Set<RequestId>();
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
@@ -153,14 +158,14 @@ export class Scheduler implements SchedulerContract {
           const at = this.running.indexOf(victim);
           this.running.splice(at, 1);
           if (at < i) i--;
-          const given = numScheduled.get(victim.reqId);
-          if (given !== undefined) {
+          const inBatch = batch.indexOf(victim);
+          if (inBatch >= 0) {
             // Scheduled earlier in this pass: give its budget back.
-            budget += given;
-            numScheduled.delete(victim.reqId);
+            budget += victim.stepTokens;
+            numScheduled.remove(victim.reqId);
             specTokens.delete(victim.reqId);
-            scheduledRunning.splice(scheduledRunning.indexOf(victim), 1);
-            batch.splice(batch.indexOf(victim), 1);
+            batch.splice(inBatch, 1);
+            cached.splice(inBatch, 1);
           }
         } else {
           this.running.pop();
@@ -171,11 +176,16 @@ export class Scheduler implements SchedulerContract {
         blocks = kv.allocateSlots(req, want, lookahead);
       }
       if (blocks === null) break;
-      req.stepNewBlocks = blocks.length === 0 ? NO_BLOCKS : blocks.getBlockIds();
-      scheduledRunning.push(req);
+      cached.push({
+        reqId: req.reqId,
+        resumed: false,
+        newBlockIds: blocks.length === 0 ? NO_BLOCKS : blocks.getBlockIds(),
+        numComputedTokens: req.numComputedTokens,
+        allTokenIds: null,
+      });
       batch.push(req);
       req.stepTokens = want;
-      numScheduled.set(req.reqId, want);
+      numScheduled.push(req.reqId, want);
       budget -= want;
       if (req.specTokenIds.length > 0) {
         const numSpec = want + req.numComputedTokens - req.numTokens;
@@ -197,22 +207,24 @@ export class Scheduler implements SchedulerContract {
         if (blocks === null) break;
         this.waiting.pop();
         this.running.push(req);
-        (req.status === RequestStatus.PREEMPTED ? scheduledResumed : scheduledNew).push(req);
+        const resumed = req.status === RequestStatus.PREEMPTED;
         req.status = RequestStatus.RUNNING;
         req.numComputedTokens = hit.numHitTokens;
         if (req.numCachedTokens < 0) req.numCachedTokens = hit.numHitTokens;
         req.recordEvent('scheduled', this.clock());
+        if (resumed) cached.push(resumedRequestData(req, kv));
+        else scheduledNew.push(newRequestData(req, kv));
         batch.push(req);
         req.stepTokens = want;
-        numScheduled.set(req.reqId, want);
+        numScheduled.push(req.reqId, want);
         budget -= want;
       }
     }
     invariant(budget >= 0 && this.running.length <= c.maxNumSeqs, 'a step stays within its token budget and maxNumSeqs');
 
     const out: SchedulerOutput = {
-      scheduledNewReqs: scheduledNew.map((r) => newRequestData(r, this.kvCacheManager)),
-      scheduledCachedReqs: cachedRequestData(scheduledRunning, scheduledResumed, this.kvCacheManager),
+      scheduledNewReqs: scheduledNew,
+      scheduledCachedReqs: cached,
       numScheduledTokens: numScheduled,
       totalNumScheduledTokens: c.maxNumBatchedTokens - budget,
       scheduledSpecDecodeTokens: specTokens,
@@ -243,62 +255,12 @@ export class Scheduler implements SchedulerContract {
    *   still prefilling, or more than its drafts + 1
    */
   updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutput[] {
-    const outputs: EngineCoreOutput[] = [];
-    let stopped: Set<Request> | null = null;
-    const maxModelLen = this.config.maxModelLen;
     const batch = schedulerOutput === this.lastOutput ? this.lastBatch : this.lookUp(schedulerOutput);
     this.lastOutput = null;
-    this.lastBatch = [];
-    const sampledMap = runnerOutput.sampledTokenIds;
-    const specMap = schedulerOutput.scheduledSpecDecodeTokens.size > 0 ? schedulerOutput.scheduledSpecDecodeTokens : null;
-    const logprobsMap = runnerOutput.logprobs.size > 0 ? runnerOutput.logprobs : null;
-    const promptLogprobsMap = runnerOutput.promptLogprobs.size > 0 ? runnerOutput.promptLogprobs : null;
-    for (let b = 0; b < batch.length; b++) {
-      const req = batch[b]!;
-      // Skips requests finished (aborted) while the step ran, even if their id was reused since.
-      if (req.status !== RequestStatus.RUNNING) continue;
-      const reqId = req.reqId;
-      let generated = sampledMap.get(reqId) ?? NO_TOKENS;
-      const drafts = specMap === null ? undefined : specMap.get(reqId);
-      if (drafts !== undefined && generated.length > 0) {
-        if (generated.length > drafts.length + 1) badRunnerOutput(reqId, `at most ${drafts.length + 1} sampled tokens`, generated.length);
-        const accepted = generated.length - 1;
-        req.numComputedTokens -= drafts.length - accepted;
-        this.spec.record(drafts.length, accepted);
-      } else if (generated.length > 1) badRunnerOutput(reqId, 'at most 1 sampled token (no drafts were scheduled)', generated.length);
-      if (generated.length > 0 && req.numComputedTokens < req.numTokens) {
-        badRunnerOutput(reqId, `no sampled token while prefilling (${req.numComputedTokens} of ${req.numTokens} tokens computed)`, generated.length);
-      }
-      let status: FinishedStatus | null = null;
-      for (let t = 0; t < generated.length; t++) {
-        req.appendOutputToken(generated[t]!);
-        status = checkStop(req, maxModelLen);
-        if (status !== null) {
-          if (t + 1 < generated.length) generated = generated.slice(0, t + 1);
-          break;
-        }
-      }
-      const promptLogprobs = promptLogprobsMap === null ? null : (promptLogprobsMap.get(reqId) ?? null);
-      if (generated.length === 0 && status === null && promptLogprobs === null && !req.hasEvents) continue;
-      let logprobs = logprobsMap === null ? null : (logprobsMap.get(reqId) ?? null);
-      if (logprobs !== null && logprobs.length > generated.length) logprobs = logprobs.slice(0, generated.length);
-      outputs.push({
-        reqId,
-        newTokenIds: generated,
-        finishReason: status === null ? null : finishReasonOf(status),
-        stopReason: status === null ? null : req.stopReason,
-        newLogprobs: logprobs,
-        newPromptLogprobs: promptLogprobs,
-        numCachedTokens: Math.max(req.numCachedTokens, 0),
-        events: req.takeEvents(),
-      });
-      if (status !== null) {
-        req.status = status;
-        (stopped ??= new Set()).add(req);
-        this.release(req);
-      }
-    }
-    if (stopped !== null) this.running = this.running.filter((r) => !stopped.has(r));
+    this.lastBatch = NO_REQUESTS;
+    const outputs: EngineCoreOutput[] = [];
+    const numFinished = applyRunnerOutput(batch, schedulerOutput, runnerOutput, this.updateContext, outputs);
+    if (numFinished > 0) this.running = this.running.filter((r) => r.status === RequestStatus.RUNNING);
     return outputs;
   }
 

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { join, relative } from 'node:path';
 import type { LLMEngine } from '@vllm-ts/engine';
 import { buildDataset, engineArgsOf, type DatasetFlags, type EngineFlags } from '../cli-options.js';
 import { barChart, type ChartFiles } from '../charts.js';
@@ -140,7 +141,8 @@ function renderMarkdown(
   return [
     '# V0 vs V1 comparison',
     '',
-    `Model \`${c.model}\` (${c.architecture}, ${c.dtype}) on the ${c.device} backend; block size ${c.blockSize}, ${c.numGpuBlocks} KV blocks, max ${c.maxNumSeqs} sequences.`,
+    `Model \`${relative(process.cwd(), c.model) || c.model}\` (${c.architecture}, ${c.dtype}) on the ${c.device} backend; block size ${c.blockSize}, ${c.numGpuBlocks} KV blocks, max ${c.maxNumSeqs} sequences.`,
+    `Machine: ${cpus().length} CPU cores, load average ${loadavg().map((v) => v.toFixed(1)).join(' / ')} (1/5/15 min) when the report was written; on a shared machine the repetitions drift, which is why the order rotates and medians are reported.`,
     `Workload: ${o.datasetName}, ${o.numPrompts} prompts, input ${o.inputLen}${o.prefixLen > 0 ? ` (+${o.prefixLen} shared prefix)` : ''}, output ${o.outputLen} tokens (greedy, EOS ignored).`,
     `${o.numReps} repetitions after one warm-up per engine; the configuration order rotates each repetition; figures are medians. Baseline: \`${baseline}\`.`,
     '',

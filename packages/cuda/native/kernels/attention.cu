@@ -1,7 +1,8 @@
 // Attention over the paged KV cache. Cache layout per layer: [numBlocks, blockSize, numKvHeads, headDim],
 // keys and values in separate allocations; a sequence's token t lives in block blockTables[seq][t / blockSize].
 //
-// Prefill: one block per (32 query tokens, head, sequence), tiles of 32 keys in shared memory, online
+// Prefill (bf16/fp16 with aligned rows go to the tensor-core kernel in attention-prefill-mma.cu; this one
+// serves float32, head dim 8 and unaligned views): one block per (32 query tokens, head, sequence), tiles of 32 keys in shared memory, online
 // softmax (running max m and sum l per query row), causal by position: query i of a sequence with
 // qLen new tokens and seqLen context tokens sits at position seqLen - qLen + i.
 // Decode: split-K. One block per (sequence, kv head, 512-token partition) computes all query heads of

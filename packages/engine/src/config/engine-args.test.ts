@@ -68,8 +68,12 @@ describe('resolveEngineArgs', () => {
     expect(resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3 } }, {}).speculativeConfig).toEqual({
       method: 'ngram',
       numSpeculativeTokens: 3,
-      promptLookupMin: 1,
+      promptLookupMin: 5,
       promptLookupMax: 5,
+    });
+    expect(resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 2, promptLookupMax: 3 } }, {}).speculativeConfig).toMatchObject({
+      promptLookupMin: 3,
+      promptLookupMax: 3,
     });
     expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'eagle' as never, numSpeculativeTokens: 3 } }, {})).field).toBe('speculativeConfig.method');
     expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3, promptLookupMin: 4, promptLookupMax: 2 } }, {})).field).toBe(

@@ -18,9 +18,9 @@ export interface SpeculativeConfig {
   readonly method: 'ngram';
   /** Draft tokens proposed per step (>= 1). */
   readonly numSpeculativeTokens: number;
-  /** Shortest n-gram matched against the sequence so far (default 1). */
+  /** Shortest n-gram matched against the sequence so far (default: `promptLookupMax`, else 5). */
   readonly promptLookupMin?: number;
-  /** Longest n-gram matched (default 5, at least `promptLookupMin`). */
+  /** Longest n-gram matched (default: `promptLookupMin`, else 5); at least `promptLookupMin`. */
   readonly promptLookupMax?: number;
 }
 
@@ -224,8 +224,9 @@ function speculative(x: unknown): Required<SpeculativeConfig> {
   }
   oneOf('speculativeConfig.method', o['method'], ['ngram']);
   const numSpeculativeTokens = int('speculativeConfig.numSpeculativeTokens', o['numSpeculativeTokens'], 1, 64);
-  const promptLookupMin = int('speculativeConfig.promptLookupMin', o['promptLookupMin'] ?? 1, 1, 1024);
-  const promptLookupMax = int('speculativeConfig.promptLookupMax', o['promptLookupMax'] ?? Math.max(5, promptLookupMin), 1, 1024);
+  // vLLM's defaulting: both 5 when neither is given, otherwise the missing one copies the other.
+  const promptLookupMin = int('speculativeConfig.promptLookupMin', o['promptLookupMin'] ?? o['promptLookupMax'] ?? 5, 1, 1024);
+  const promptLookupMax = int('speculativeConfig.promptLookupMax', o['promptLookupMax'] ?? promptLookupMin, 1, 1024);
   if (promptLookupMax < promptLookupMin) {
     bad('speculativeConfig.promptLookupMax', `an integer >= promptLookupMin (${promptLookupMin})`, promptLookupMax);
   }

@@ -45,6 +45,14 @@ describe('readModelConfig', () => {
     expect(() => parseModelConfig({ ...LLAMA31, num_key_value_heads: 5 })).toThrow(/multiple of num_key_value_heads \(5\)/);
   });
 
+  it('caps maxModelLen at an active sliding window (not implemented), ignores a disabled one', () => {
+    const mistral = { ...LLAMA31, architectures: ['MistralForCausalLM'], rope_scaling: null, max_position_embeddings: 32768, sliding_window: 4096 };
+    expect(parseModelConfig(mistral).maxModelLen).toBe(4096);
+    expect(() => parseModelConfig(mistral, {}, { maxModelLen: 8192 })).toThrow(/\[1, 4096\]/);
+    expect(parseModelConfig({ ...mistral, use_sliding_window: false }).maxModelLen).toBe(32768);
+    expect(parseModelConfig({ ...mistral, sliding_window: null }).maxModelLen).toBe(32768);
+  });
+
   it('refuses another architecture, listing the supported ones', () => {
     let error: unknown;
     try {

@@ -120,10 +120,16 @@ export function parseModelConfig(
 
   // vLLM: scaled RoPE (except llama3, whose max_position_embeddings is already the long context)
   // extends the usable context by the factor.
-  const derivedMaxLen =
+  let derivedMaxLen =
     rope.type === 'linear' || rope.type === 'dynamic' || rope.type === 'yarn'
       ? Math.floor((rope.type === 'yarn' ? rope.originalMaxPositionEmbeddings : maxPositionEmbeddings) * rope.factor)
       : maxPositionEmbeddings;
+  // Sliding-window attention is not implemented: where a window applies (Mistral v0.1 style
+  // configs), serving stops at the window, where full attention and the window still agree.
+  const window = cfg.sliding_window;
+  if (typeof window === 'number' && window > 0 && cfg.use_sliding_window !== false && window < derivedMaxLen) {
+    derivedMaxLen = window;
+  }
   let maxModelLen = derivedMaxLen;
   if (overrides.maxModelLen !== undefined) {
     if (!Number.isInteger(overrides.maxModelLen) || overrides.maxModelLen < 1 || overrides.maxModelLen > derivedMaxLen) {

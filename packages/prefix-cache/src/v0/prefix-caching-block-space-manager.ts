@@ -33,7 +33,7 @@ interface SeqHashes {
  * - Cached blocks count as hits for the token budget only once computed: after the step that fills
  *   them was scheduled (`markScheduled`), so sequences in one batch never hit each other's blocks.
  *
- * Pool accounting: an evictable block stays held in the {@link BlockPool} by the evictor (ref count
+ * Pool accounting: an evictable block stays held in the `BlockPool` by the evictor (ref count
  * 1), so the pool's free queue only ever holds blocks without content.
  */
 export class PrefixCachingBlockSpaceManager extends BlockSpaceManager {
