@@ -28,8 +28,10 @@ export interface NewRequestData {
 export interface CachedRequestData {
   readonly reqId: RequestId;
   /**
-   * True when the request was preempted and is scheduled again: `newBlockIds` then *replace* its
-   * block table and `allTokenIds` holds prompt + outputs so far. Otherwise `newBlockIds` are appended.
+   * True when the request's block table must be replaced rather than extended: it was preempted and
+   * is scheduled again, or (V0) its table changed in place through copy-on-write, swap-in or
+   * prefix-cache dedup. `newBlockIds` is then the whole table and `allTokenIds` holds prompt +
+   * outputs so far. Otherwise `newBlockIds` are appended.
    */
   readonly resumed: boolean;
   /** Blocks added to the request's table this step (the whole table when `resumed`). */
@@ -40,7 +42,10 @@ export interface CachedRequestData {
   readonly allTokenIds: readonly number[] | null;
 }
 
-/** Block moves the V0 scheduler asks the runner to do before the forward pass. V1 leaves them empty. */
+/**
+ * Block moves the V0 scheduler asks the runner to do before the forward pass. V1 leaves them empty.
+ * A step never both swaps out and swaps in; copies apply after the swaps.
+ */
 export interface KVCacheOps {
   /** (cpu block, device block) pairs to copy in. */
   readonly swapIn: readonly (readonly [BlockId, BlockId])[];
@@ -66,7 +71,10 @@ export interface SchedulerOutput {
   readonly totalNumScheduledTokens: number;
   /** Draft tokens scheduled for verification, per request (absent = none). */
   readonly scheduledSpecDecodeTokens: ReadonlyMap<RequestId, readonly number[]>;
-  /** Requests finished (or aborted) since the previous step: the runner drops their state. */
+  /**
+   * Requests finished (or aborted) since the previous step: the runner drops their state. Ids are
+   * those the runner sees (child ids for V0 parallel sampling) and may include ids it never saw.
+   */
   readonly finishedReqIds: ReadonlySet<RequestId>;
   /** Requests preempted in this step: the runner drops them from its batch until they resume. */
   readonly preemptedReqIds: ReadonlySet<RequestId>;

@@ -24,6 +24,7 @@ describe.each(['v1', 'v0'] as const)('AsyncLLM (%s)', (engineVersion) => {
       engineVersion,
       maxModelLen: 640,
       kvCacheMemoryBytes: 1 << 22,
+      servedModelName: 'tiny',
       onLoadProgress: (loaded, total) => progress.push([loaded, total]),
     });
     llm.onStats((s) => stats.push(s));
@@ -35,7 +36,7 @@ describe.each(['v1', 'v0'] as const)('AsyncLLM (%s)', (engineVersion) => {
     const [loaded, total] = progress.at(-1)!;
     expect(loaded).toBe(total);
     expect(total).toBeGreaterThan(100_000);
-    expect(llm.config).toMatchObject({ engineVersion, maxModelLen: 640, vocabSize: 3000, architecture: 'LlamaForCausalLM', device: 'cpu', blockSize: 16 });
+    expect(llm.config).toMatchObject({ servedModelName: 'tiny', engineVersion, maxModelLen: 640, vocabSize: 3000, architecture: 'LlamaForCausalLM', device: 'cpu', blockSize: 16 });
     expect(llm.isReady).toBe(true);
   });
 

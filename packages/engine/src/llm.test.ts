@@ -144,5 +144,10 @@ describe('engine options', () => {
     });
     await expect(LLM.create({ ...base, model: '/nonexistent/model-folder' })).rejects.toMatchObject({ code: 'model_not_found' });
     await expect(LLM.create({ ...base, kvCacheMemoryBytes: 4096 })).rejects.toMatchObject({ code: 'insufficient_kv_cache' });
+    await expect(LLM.create({ ...base, device: 'cuda' })).rejects.toMatchObject({ code: 'cuda_unavailable' });
+    await expect(LLM.create({ ...base, engineVersion: 'v0', maxNumBatchedTokens: 512 })).rejects.toMatchObject({
+      code: 'invalid_option',
+      field: 'maxNumBatchedTokens',
+    });
   });
 });

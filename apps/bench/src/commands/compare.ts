@@ -43,6 +43,10 @@ export interface CompareReport {
   readonly rows: readonly CompareRow[];
   /** Best V1 over best V0 median output throughput; null unless both ran. */
   readonly v1OverV0: number | null;
+  /** Per repetition, the best V1 configuration's output throughput over the best V0 one's (empty unless both ran). */
+  readonly pairedRatios: readonly number[];
+  /** The closing sentence: whether V1 beat V0 here, by how much, and how consistently. */
+  readonly verdict: string;
   readonly markdown: string;
   readonly chart: ChartFiles | null;
 }
@@ -81,8 +85,13 @@ export async function runCompare(o: CompareOptions, log: (s: string) => void = c
     const rows = choices.map((c, i) => row(c, results[i]!));
     const baseTput = rows[baseIndex]!.medianOutputThroughput;
     const withSpeedup = rows.map((r) => ({ ...r, speedup: r.medianOutputThroughput / baseTput }));
-    const best = (v: 'v0' | 'v1') => Math.max(...withSpeedup.filter((_, i) => choices[i]!.engineVersion === v).map((r) => r.medianOutputThroughput), -Infinity);
-    const v1OverV0 = Number.isFinite(best('v0')) && Number.isFinite(best('v1')) ? best('v1') / best('v0') : null;
+    const bestOf = (v: 'v0' | 'v1'): number =>
+      withSpeedup.reduce((b, r, i) => (choices[i]!.engineVersion === v && (b < 0 || r.medianOutputThroughput > withSpeedup[b]!.medianOutputThroughput) ? i : b), -1);
+    const [b1, b0] = [bestOf('v1'), bestOf('v0')];
+    const both = b1 >= 0 && b0 >= 0;
+    const v1OverV0 = both ? withSpeedup[b1]!.medianOutputThroughput / withSpeedup[b0]!.medianOutputThroughput : null;
+    // Same requests within a repetition, so per-repetition ratios pair away the machine's drift.
+    const pairedRatios = both ? results[b1]!.map((r, k) => r.outputThroughput / results[b0]![k]!.outputThroughput) : [];
     const header = ['config', 'output tok/s (median)', 'total tok/s', 'elapsed s', 'TTFT p50 ms', 'cached %', 'preemptions', `vs ${choices[baseIndex]!.label}`];
     const cells = withSpeedup.map((r) => [r.config, r.medianOutputThroughput, r.medianTotalThroughput, r.medianElapsedS, r.medianTtftMs, r.cachedTokenFraction * 100, r.preemptions, `${r.speedup.toFixed(2)}x`]);
     log(textTable(header, cells));
@@ -93,8 +102,9 @@ export async function runCompare(o: CompareOptions, log: (s: string) => void = c
             withSpeedup.flatMap((r) => r.outputThroughputs.map((v, k) => ({ group: r.config, series: `rep ${k + 1}`, value: v }))),
             { title: 'Output tokens/s per configuration and repetition', yTitle: 'output tokens/s', basePath: join(o.outputDir, 'compare') },
           );
-    const markdown = renderMarkdown(o, first, withSpeedup, header, cells, choices[baseIndex]!.label, v1OverV0, chart);
-    const report: CompareReport = { benchmark: 'compare', baseline: choices[baseIndex]!.label, rows: withSpeedup, v1OverV0, markdown, chart };
+    const verdict = both ? verdictOf(choices[b1]!.label, choices[b0]!.label, v1OverV0!, pairedRatios) : 'Only one engine version ran, so there is no V1-vs-V0 verdict.';
+    const markdown = renderMarkdown(o, first, withSpeedup, header, cells, choices[baseIndex]!.label, verdict, chart);
+    const report: CompareReport = { benchmark: 'compare', baseline: choices[baseIndex]!.label, rows: withSpeedup, v1OverV0, pairedRatios, verdict, markdown, chart };
     if (o.outputDir !== undefined) {
       writeFileSync(join(o.outputDir, 'compare.md'), markdown);
       writeJson(join(o.outputDir, 'compare.json'), report);
@@ -122,6 +132,17 @@ function row(c: EngineConfigChoice, rs: readonly OfflineResult[]): CompareRow {
   };
 }
 
+function verdictOf(v1: string, v0: string, ratio: number, paired: readonly number[]): string {
+  const wins = paired.filter((x) => x > 1).length;
+  const pct = (Math.abs(ratio - 1) * 100).toFixed(1);
+  const head = ratio >= 1 ? `V1 beat V0 here by ${pct}%` : `V1 was ${pct}% slower than V0 here`;
+  const pairs = paired.map((x) => `${x.toFixed(2)}x`).join(', ');
+  const lo = Math.min(...paired);
+  const hi = Math.max(...paired);
+  const consistent = lo > 1 || hi < 1 ? 'every repetition agrees' : 'the repetitions disagree, so the difference is within this machine\'s noise';
+  return `Best V1 (\`${v1}\`) vs best V0 (\`${v0}\`), median output tokens/s: **${ratio.toFixed(2)}x** — ${head}. Paired per repetition: ${pairs}; ${consistent} (V1 faster in ${wins} of ${paired.length}).`;
+}
+
 function renderMarkdown(
   o: CompareOptions,
   engine: LLMEngine,
@@ -129,14 +150,10 @@ function renderMarkdown(
   header: readonly string[],
   cells: readonly (readonly (string | number)[])[],
   baseline: string,
-  v1OverV0: number | null,
+  verdict: string,
   chart: ChartFiles | null,
 ): string {
   const c = engine.config;
-  const verdict =
-    v1OverV0 === null
-      ? 'Only one engine version ran, so there is no V1-vs-V0 verdict.'
-      : `Best V1 configuration vs best V0 configuration (median output tokens/s): **${v1OverV0.toFixed(2)}x** — V1 ${v1OverV0 >= 1 ? 'beat' : 'did not beat'} V0 here by ${(Math.abs(v1OverV0 - 1) * 100).toFixed(1)}%.`;
   const spread = rows.map((r) => `${r.config}: ${r.outputThroughputs.map((v) => v.toFixed(1)).join(', ')}`).join('; ');
   return [
     '# V0 vs V1 comparison',
