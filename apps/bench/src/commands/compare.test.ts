@@ -22,7 +22,9 @@ describe('compare and prefix-caching on the CPU backend', () => {
     expect(j.rows[0].cachedTokenFraction).toBeGreaterThan(0);
     expect(j.rows[1].cachedTokenFraction).toBe(0);
     expect(r.markdown).toMatch(/\| v1\+pc \|/);
-    expect(r.markdown).toMatch(/V1 (beat|did not beat) V0 here by/);
+    expect(r.markdown).toMatch(/V1 (beat V0 here by|was [\d.]+% slower than V0 here)/);
+    expect(j.pairedRatios).toHaveLength(2);
+    expect(j.verdict).toContain('v1+pc');
     expect(readFileSync(join(dir, 'compare.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(existsSync(join(dir, 'compare.svg'))).toBe(true);
     expect(existsSync(join(dir, 'compare.md'))).toBe(true);

@@ -83,10 +83,12 @@ export async function runSimulate(o: SimulateOptions, log: (s: string) => void =
       ? null
       : await barChart(
           results.flatMap((r) => [
-            { group: r.engine, series: 'TTFT p50 (ms)', value: r.ttftMs.median },
-            { group: r.engine, series: 'TPOT p50 (ms x10)', value: r.tpotMs.median * 10 },
+            { group: r.engine, series: 'TTFT p50', value: r.ttftMs.median },
+            { group: r.engine, series: 'TTFT p99', value: r.ttftMs.percentiles.p99 ?? 0 },
+            { group: r.engine, series: 'TPOT p50', value: r.tpotMs.median },
+            { group: r.engine, series: 'TPOT p99', value: r.tpotMs.percentiles.p99 ?? 0 },
           ]),
-          { title: 'Simulated latency per configuration', yTitle: 'milliseconds', basePath: join(o.outputDir, 'simulate') },
+          { title: 'Simulated TTFT and TPOT per configuration', yTitle: 'milliseconds', basePath: join(o.outputDir, 'simulate') },
         );
   const report: SimulateReport = { benchmark: 'simulate', costModel: model, numRequests: requests.length, results, chart };
   if (o.outputJson !== undefined) writeJson(o.outputJson, report);

@@ -54,6 +54,8 @@ export class InprocEngineCoreClient implements EngineCoreClient {
 
   abortRequests(reqIds: readonly RequestId[]): void {
     this.core.abortRequests(reqIds);
+    // The abort freed blocks now; a cached snapshot would report them held until the next step.
+    this.stats = null;
   }
 
   async getOutputs(): Promise<EngineCoreOutputs | null> {

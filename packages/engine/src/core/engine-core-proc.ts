@@ -4,6 +4,7 @@ import type { EngineCoreRequest, RequestId } from '@vllm-ts/core';
 import { buildEngineCore } from './build-engine-core.js';
 import type { EngineCoreDeps } from './build-engine-core.js';
 import type { EngineCore } from './engine-core.js';
+import { nowSeconds } from './clock.js';
 import { serializeError } from './worker-protocol.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -26,6 +27,8 @@ export async function runEngineCoreProc(
   let pendingAdds: EngineCoreRequest[] = [];
   let shutdown = false;
   let core: EngineCore | null = null;
+  /** An abort freed blocks since the last message: the front end's stats must not stay stale on an idle engine. */
+  let statsChanged = false;
 
   const handle = (m: ToWorker): void => {
     switch (m.type) {
@@ -36,6 +39,7 @@ export async function runEngineCoreProc(
         const ids = new Set<RequestId>(m.reqIds);
         pendingAdds = pendingAdds.filter((r) => !ids.has(r.reqId));
         core?.abortRequests(m.reqIds);
+        statsChanged = true;
         break;
       }
       case 'utility':
@@ -73,8 +77,11 @@ export async function runEngineCoreProc(
       pendingAdds = [];
       const outputs = core.step();
       if (outputs !== null) post({ type: 'outputs', outputs });
-      else if (core.hasWork()) await sleep(1); // requests wait on something (a delay, memory): don't spin hot
-      else await new Promise<void>((resolve) => port.once('message', (m: ToWorker) => (handle(m), resolve())));
+      else if (statsChanged) post({ type: 'outputs', outputs: { outputs: [], schedulerStats: core.getStats(), timestamp: nowSeconds() } });
+      statsChanged = false;
+      if (outputs !== null || core.hasWork()) {
+        if (outputs === null) await sleep(1); // requests wait on something (a delay, memory): don't spin hot
+      } else await new Promise<void>((resolve) => port.once('message', (m: ToWorker) => (handle(m), resolve())));
     }
     core.abortAll();
   } catch (error) {

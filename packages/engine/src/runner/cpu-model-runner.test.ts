@@ -67,3 +67,29 @@ describe.each(MODEL_FIXTURES)('CpuModelRunner greedy golden on %s', (name) => {
     expect(sched.done.get('s' as never)).toEqual(p.greedy_ids);
   });
 });
+
+describe('loadModelRunner options', () => {
+  const p = (modelReference('tiny-llama') as { prompts: Prompt[] }).prompts[2]!;
+
+  async function tokens(opts: { loadFormat?: 'dummy'; seed?: number; dtype?: 'float16' | 'float32'; maxModelLen?: number }): Promise<number[]> {
+    const runner = await loadModelRunner({ model: modelFixtureDir('tiny-llama'), device: 'cpu', ...opts });
+    runner.initializeKVCache({ numBlocks: 16, blockSize: 16 });
+    const sched = new MiniScheduler(16, 16, 512);
+    sched.add('d', p.prompt_ids, { temperature: 0, maxTokens: 8 });
+    run(runner, sched);
+    return sched.done.get('d' as never)!;
+  }
+
+  it('dummy weights: deterministic per seed, different from the checkpoint', async () => {
+    const a = await tokens({ loadFormat: 'dummy', seed: 5 });
+    expect(await tokens({ loadFormat: 'dummy', seed: 5 })).toEqual(a);
+    expect(a).not.toEqual(p.greedy_ids.slice(0, 8));
+  });
+
+  it('dtype float32 keeps the bf16 checkpoint exact; maxModelLen is applied to the config', async () => {
+    expect(await tokens({ dtype: 'float32' })).toEqual(p.greedy_ids.slice(0, 8));
+    const runner = await loadModelRunner({ model: modelFixtureDir('tiny-llama'), device: 'cpu', maxModelLen: 512 });
+    expect(runner.modelConfig.maxModelLen).toBe(512);
+    expect(runner.kvCacheBytesPerBlock(16)).toBe(2 * 3 * 16 * 2 * 16 * 4);
+  });
+});
