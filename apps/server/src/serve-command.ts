@@ -25,7 +25,7 @@ export interface ServeEngineArgs {
   schedulingPolicy?: 'fcfs' | 'priority';
   longPrefillTokenThreshold?: number;
   speculativeConfig?: { method: 'ngram'; numSpeculativeTokens: number; promptLookupMin?: number; promptLookupMax?: number };
-  prefixCachingHashAlgo?: 'sha256' | 'xxhash';
+  prefixCachingHashAlgo?: 'sha256' | 'murmur3_128';
 }
 
 /** Everything `vllm-ts serve` was asked to do. */
@@ -119,7 +119,7 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
     .addOption(new Option('--preemption-mode <mode>', 'how V0 preempts').choices(['recompute', 'swap']))
     .addOption(new Option('--scheduling-policy <policy>', 'admission order').choices(['fcfs', 'priority']))
     .option('--long-prefill-token-threshold <n>', 'cap on one request\'s prefill tokens per step', integer(0))
-    .addOption(new Option('--prefix-caching-hash-algo <algo>', 'block hash').choices(['sha256', 'xxhash']))
+    .addOption(new Option('--prefix-caching-hash-algo <algo>', 'block hash').choices(['sha256', 'murmur3_128']))
     .option('--speculative-config <json>', 'speculative decoding, e.g. {"method":"ngram","num_speculative_tokens":3}', speculative)
     .option('--seed <seed>', 'seed of the engine\'s random generator', integer(-Number.MAX_SAFE_INTEGER))
     .option('--max-logprobs <n>', 'most logprobs a request may ask for', integer(0), 20)

@@ -1,18 +1,14 @@
 import {
-  emptyKVCacheOps,
   InvalidArgumentError,
   invariant,
   isFinished,
   RequestStatus,
   VllmError,
-  type BlockId,
-  type CachedRequestData,
   type EngineCoreOutput,
   type EngineCoreRequest,
   type FinishedStatus,
   type KVCacheManager,
   type ModelRunnerOutput,
-  type NewRequestData,
   type RequestId,
   type Scheduler as SchedulerContract,
   type SchedulerOutput,
@@ -21,13 +17,12 @@ import {
 import { BlockHasher, KVCacheManager as PrefixCachingKVCacheManager } from '@vllm-ts/prefix-cache';
 import { Request } from './request.js';
 import { before, FcfsRequestQueue, PriorityRequestQueue, type RequestQueue } from './request-queue.js';
-import { ScheduledTokens } from './scheduled-tokens.js';
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler-config.js';
-import { newRequestData, resumedRequestData, validateRequest } from './scheduler-io.js';
+import { validateRequest } from './scheduler-io.js';
 import { SpecDecodingCounters } from './spec-decoding-counters.js';
+import { StepBuilder } from './step-builder.js';
 import { applyRunnerOutput, type UpdateContext } from './update-step.js';
 
-const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 const NO_TOKENS: readonly number[] = Object.freeze([]);
 const NO_REQUESTS: readonly Request[] = Object.freeze([]);
 
@@ -128,23 +123,16 @@ export class Scheduler implements SchedulerContract {
     const c = this.config;
     const kv = this.kvCacheManager;
     const threshold = c.longPrefillTokenThreshold;
-    let budget = c.maxNumBatchedTokens;
-    const numScheduled = new ScheduledTokens();
-    const specTokens = new Map<RequestId, readonly number[]>();
-    // Before the waiting pass, `batch` and `cached` are aligned one to one.
-    const batch: Request[] = [];
-    const cached: CachedRequestData[] = [];
-    const scheduledNew: NewRequestData[] = [];
-    const preempted = new Set<RequestId>();
+    const step = new StepBuilder(c.maxNumBatchedTokens);
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
     // 1. Running requests, in admission order.
     let i = 0;
-    while (i < this.running.length && budget > 0) {
+    while (i < this.running.length && step.budget > 0) {
       const req = this.running[i]!;
       let want = req.numTokensWithSpec - req.numComputedTokens;
       if (threshold > 0 && want > threshold) want = threshold;
-      if (want > budget) want = budget;
+      if (want > step.budget) want = step.budget;
       if (want > c.maxModelLen - 1 - req.numComputedTokens) want = c.maxModelLen - 1 - req.numComputedTokens;
       if (want <= 0) {
         // NOTE: continue, not break: later requests may still have work (vLLM does the same).
@@ -158,51 +146,28 @@ export class Scheduler implements SchedulerContract {
           const at = this.running.indexOf(victim);
           this.running.splice(at, 1);
           if (at < i) i--;
-          const inBatch = batch.indexOf(victim);
-          if (inBatch >= 0) {
-            // Scheduled earlier in this pass: give its budget back.
-            budget += victim.stepTokens;
-            numScheduled.remove(victim.reqId);
-            specTokens.delete(victim.reqId);
-            batch.splice(inBatch, 1);
-            cached.splice(inBatch, 1);
-          }
+          step.removeRunning(victim);
         } else {
           this.running.pop();
         }
         this.preempt(victim);
-        preempted.add(victim.reqId);
+        step.preempted.add(victim.reqId);
         if (victim === req) break;
         blocks = kv.allocateSlots(req, want, lookahead);
       }
       if (blocks === null) break;
-      cached.push({
-        reqId: req.reqId,
-        resumed: false,
-        newBlockIds: blocks.length === 0 ? NO_BLOCKS : blocks.getBlockIds(),
-        numComputedTokens: req.numComputedTokens,
-        allTokenIds: null,
-      });
-      batch.push(req);
-      req.stepTokens = want;
-      numScheduled.push(req.reqId, want);
-      budget -= want;
-      if (req.specTokenIds.length > 0) {
-        const numSpec = want + req.numComputedTokens - req.numTokens;
-        if (numSpec > 0) specTokens.set(req.reqId, req.specTokenIds.length > numSpec ? req.specTokenIds.slice(0, numSpec) : req.specTokenIds);
-        req.specTokenIds = NO_TOKENS;
-      }
+      step.addRunning(req, want, blocks);
       i++;
     }
 
     // 2. Waiting requests, only when nobody was preempted in this step.
-    if (preempted.size === 0) {
-      while (this.waiting.length > 0 && budget > 0 && this.running.length < c.maxNumSeqs) {
+    if (step.preempted.size === 0) {
+      while (this.waiting.length > 0 && step.budget > 0 && this.running.length < c.maxNumSeqs) {
         const req = this.waiting.peek()!;
         const hit = kv.getComputedBlocks(req);
         let want = req.numTokens - hit.numHitTokens;
         if (threshold > 0 && want > threshold) want = threshold;
-        if (want > budget) want = budget;
+        if (want > step.budget) want = step.budget;
         const blocks = kv.allocateSlots(req, want, { newComputedBlocks: hit.blocks, numNewComputedTokens: hit.numHitTokens });
         if (blocks === null) break;
         this.waiting.pop();
@@ -212,27 +177,14 @@ export class Scheduler implements SchedulerContract {
         req.numComputedTokens = hit.numHitTokens;
         if (req.numCachedTokens < 0) req.numCachedTokens = hit.numHitTokens;
         req.recordEvent('scheduled', this.clock());
-        if (resumed) cached.push(resumedRequestData(req, kv));
-        else scheduledNew.push(newRequestData(req, kv));
-        batch.push(req);
-        req.stepTokens = want;
-        numScheduled.push(req.reqId, want);
-        budget -= want;
+        step.addWaiting(req, want, resumed, kv);
       }
     }
-    invariant(budget >= 0 && this.running.length <= c.maxNumSeqs, 'a step stays within its token budget and maxNumSeqs');
+    invariant(step.budget >= 0 && this.running.length <= c.maxNumSeqs, 'a step stays within its token budget and maxNumSeqs');
 
-    const out: SchedulerOutput = {
-      scheduledNewReqs: scheduledNew,
-      scheduledCachedReqs: cached,
-      numScheduledTokens: numScheduled,
-      totalNumScheduledTokens: c.maxNumBatchedTokens - budget,
-      scheduledSpecDecodeTokens: specTokens,
-      finishedReqIds: this.finishedReqIds,
-      preemptedReqIds: preempted,
-      kvCacheOps: emptyKVCacheOps(),
-    };
+    const out = step.build(c.maxNumBatchedTokens, this.finishedReqIds);
     // Computed counts advance now (optimistically): a chunked prefill continues next step.
+    const batch = step.batch;
     for (let k = 0; k < batch.length; k++) {
       const r = batch[k]!;
       r.numComputedTokens += r.stepTokens;

@@ -69,7 +69,7 @@ export interface EngineArgs {
   schedulerDelayFactor?: number;
   speculativeConfig?: SpeculativeConfig;
   /** Hash of prefix-cache blocks. Default `sha256`. */
-  prefixCachingHashAlgo?: 'sha256' | 'xxhash';
+  prefixCachingHashAlgo?: 'sha256' | 'murmur3_128';
   /** Called while weights load, with bytes loaded and the total. */
   onLoadProgress?: (loadedBytes: number, totalBytes: number) => void;
 }
@@ -99,7 +99,7 @@ export interface EngineSettings {
   readonly longPrefillTokenThreshold: number;
   readonly schedulerDelayFactor: number;
   readonly speculativeConfig: Required<SpeculativeConfig> | null;
-  readonly prefixCachingHashAlgo: 'sha256' | 'xxhash';
+  readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
 }
 
 const KEYS = [
@@ -201,7 +201,7 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
     longPrefillTokenThreshold: int('longPrefillTokenThreshold', a.longPrefillTokenThreshold ?? 0, 0),
     schedulerDelayFactor,
     speculativeConfig,
-    prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'sha256', ['sha256', 'xxhash']),
+    prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'sha256', ['sha256', 'murmur3_128']),
   });
 }
 

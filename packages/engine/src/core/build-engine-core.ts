@@ -39,7 +39,7 @@ export interface SchedulerConfig {
   readonly longPrefillTokenThreshold: number;
   readonly preemptionMode: 'recompute' | 'swap' | null;
   readonly schedulerDelayFactor: number;
-  readonly prefixCachingHashAlgo: 'sha256' | 'xxhash';
+  readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
   readonly numSpeculativeTokens: number;
 }
 

@@ -34,8 +34,7 @@ const REGISTRY: Readonly<Record<string, (config: SchedulerConfig) => Scheduler>>
       numGpuBlocks: c.numGpuBlocks,
       blockSize: c.blockSize,
       enablePrefixCaching: c.enablePrefixCaching,
-      // NOTE: the contract's fast option `xxhash` maps to the prefix cache's fast non-cryptographic hash.
-      prefixCachingHashAlgo: c.prefixCachingHashAlgo === 'sha256' ? 'sha256' : 'murmur3_128',
+      prefixCachingHashAlgo: c.prefixCachingHashAlgo,
       clock: nowSeconds,
     }),
 };
