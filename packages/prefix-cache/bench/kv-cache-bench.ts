@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestId, type BlockHash, type KVCacheRequest, type RequestId } from '@vllm-ts/core';
-import { BlockHasher, HASH_ALGORITHMS, KVCacheManager, RequestBlockHasher, type HashAlgorithm } from '../src/index.js';
+import { BlockHasher, HASH_ALGORITHMS, KVCacheManager, RequestBlockHasher, type HashAlgorithm, type KVCacheStateHolder } from '../src/index.js';
 
 const BS = 16;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -108,11 +108,16 @@ class DecodeReq implements KVCacheRequest {
     return this.toks.length;
   }
 }
-function decodeStep(algorithm: HashAlgorithm, caching: boolean): { alloc: number; hash: number } {
+/** The same request lending the manager its state field (the scheduler's requests do). */
+class HolderDecodeReq extends DecodeReq implements KVCacheStateHolder {
+  kvCacheState: unknown = null;
+}
+function decodeStep(algorithm: HashAlgorithm, caching: boolean, holder = false): { alloc: number; hash: number } {
   const hasher = new BlockHasher({ algorithm, hashSeed: 'bench' });
   const kv = new KVCacheManager({ numBlocks: 1024 * 48, blockSize: BS, maxModelLen: 8192, enablePrefixCaching: caching });
   const reqs = Array.from({ length: 1024 }, (_, i) => {
-    const r = new DecodeReq(requestId(`d${i}`), Array.from({ length: 128 + (i % BS) }, (_, k) => (i * 131 + k) % 150_000), new RequestBlockHasher(hasher, BS));
+    const toks = Array.from({ length: 128 + (i % BS) }, (_, k) => (i * 131 + k) % 150_000);
+    const r = new (holder ? HolderDecodeReq : DecodeReq)(requestId(`d${i}`), toks, new RequestBlockHasher(hasher, BS));
     kv.allocateSlots(r, r.toks.length);
     r.numComputedTokens = r.toks.length;
     return r;
@@ -145,9 +150,15 @@ function decodeStep(algorithm: HashAlgorithm, caching: boolean): { alloc: number
   }
   return { alloc: median(alloc), hash: median(hash) };
 }
-for (const [algorithm, caching] of [['sha256', true], ['murmur3_128', true], ['sha256', false]] as const) {
-  const r = decodeStep(algorithm, caching);
-  const variant = caching ? `${algorithm}, caching on` : 'peer: caching off (no hashing)';
+for (const [algorithm, caching, holder] of [
+  ['sha256', true, true],
+  ['sha256', true, false],
+  ['murmur3_128', true, true],
+  ['sha256', false, true],
+] as const) {
+  const r = decodeStep(algorithm, caching, holder);
+  const how = holder ? 'request holds its state' : 'peer: state looked up by id';
+  const variant = caching ? `${algorithm}, caching on, ${how}` : 'peer: caching off (no hashing)';
   rows.push({ bench: '1,024-request step: allocateSlots µs', variant, value: r.alloc, unit: 'µs/step' });
   rows.push({ bench: '1,024-request step: append + hash µs', variant, value: r.hash, unit: 'µs/step' });
 }
