@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 export type Cell = string | number;
 
 /**
- * Formats a number for a table: integers as is, others with up to `digits` decimals.
+ * Formats a number for a table: integers as is, values below 1 with three significant digits, others
+ * with `digits` decimals.
  * @param v the value
  * @param digits decimals. Default 2
  * @returns the text
@@ -13,7 +14,9 @@ export type Cell = string | number;
 export function fmt(v: Cell, digits = 2): string {
   if (typeof v === 'string') return v;
   if (!Number.isFinite(v)) return String(v);
-  return Number.isInteger(v) ? String(v) : v.toFixed(digits);
+  if (Number.isInteger(v)) return String(v);
+  // Small values keep three significant digits so sub-second latencies stay readable.
+  return Math.abs(v) < 1 ? String(Number(v.toPrecision(3))) : v.toFixed(digits);
 }
 
 /**
