@@ -1,4 +1,5 @@
-import type { FinishReason, SamplingParams, SchedulerStats, TokenLogprobs } from '@vllm-ts/core';
+import type { SamplingParams, SchedulerStats } from '@vllm-ts/core';
+import type { CompletionOutput, FinishedRequestStats, IterationStats, PromptInput, RequestOutput } from '@vllm-ts/engine';
 
 /**
  * The part of `@vllm-ts/tokenizer`'s `Tokenizer` the server calls. `AsyncLLM.tokenizer` satisfies it.
@@ -35,53 +36,18 @@ export interface ServerEngineConfig {
 }
 
 /** A prompt as the engine accepts it. */
-export type EnginePrompt = string | { prompt: string } | { promptTokenIds: number[] };
+export type EnginePrompt = PromptInput;
 
 /** One output sequence of a request, as `AsyncLLM.generate` yields it. */
-export interface EngineCompletionOutput {
-  readonly index: number;
-  readonly text: string;
-  readonly tokenIds: readonly number[];
-  readonly cumulativeLogprob: number | null;
-  readonly logprobs: readonly TokenLogprobs[] | null;
-  readonly finishReason: FinishReason | null;
-  readonly stopReason: number | string | null;
-}
+export type EngineCompletionOutput = CompletionOutput;
 
 /** One update of a request, as `AsyncLLM.generate` yields it. */
-export interface EngineRequestOutput {
-  readonly requestId: string;
-  readonly prompt: string | null;
-  readonly promptTokenIds: readonly number[];
-  readonly promptLogprobs: readonly (TokenLogprobs | null)[] | null;
-  readonly outputs: readonly EngineCompletionOutput[];
-  readonly finished: boolean;
-  readonly numCachedTokens: number;
-}
-
-/** A finished request's timings and counts, as reported once in {@link EngineIterationStats}. */
-export interface FinishedRequestStats {
-  readonly finishReason: FinishReason;
-  readonly e2eLatency: number;
-  readonly queueTime: number;
-  readonly prefillTime: number;
-  readonly decodeTime: number;
-  readonly inferenceTime: number;
-  readonly numPromptTokens: number;
-  readonly numGenerationTokens: number;
-  readonly maxTokensParam: number | null;
-  readonly n: number;
-}
+export type EngineRequestOutput = RequestOutput;
 
 /** What the engine reports after each step (the source of `/metrics`). */
-export interface EngineIterationStats {
-  readonly schedulerStats: SchedulerStats;
-  readonly numPromptTokens: number;
-  readonly numGenerationTokens: number;
-  readonly timeToFirstTokens: readonly number[];
-  readonly interTokenLatencies: readonly number[];
-  readonly finishedRequests: readonly FinishedRequestStats[];
-}
+export type EngineIterationStats = IterationStats;
+
+export type { FinishedRequestStats };
 
 /** Options of one `generate` call. */
 export interface EngineGenerateOptions {

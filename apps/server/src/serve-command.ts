@@ -1,32 +1,9 @@
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+import type { EngineArgs } from '@vllm-ts/engine';
 import { SERVER_VERSION } from './version.js';
 
 /** Engine options the CLI passes to `AsyncLLM.create` (the camelCase of vLLM's engine args). */
-export interface ServeEngineArgs {
-  model?: string;
-  tokenizer?: string;
-  servedModelName?: string;
-  engineVersion?: 'v0' | 'v1';
-  device?: 'auto' | 'cpu' | 'cuda';
-  dtype?: 'auto' | 'float32' | 'bfloat16' | 'float16';
-  loadFormat?: 'auto' | 'safetensors' | 'dummy';
-  seed?: number;
-  blockSize?: number;
-  enablePrefixCaching?: boolean;
-  enableChunkedPrefill?: boolean;
-  maxNumSeqs?: number;
-  maxNumBatchedTokens?: number;
-  maxModelLen?: number;
-  gpuMemoryUtilization?: number;
-  kvCacheMemoryBytes?: number;
-  numGpuBlocks?: number;
-  swapSpace?: number;
-  preemptionMode?: 'recompute' | 'swap';
-  schedulingPolicy?: 'fcfs' | 'priority';
-  longPrefillTokenThreshold?: number;
-  speculativeConfig?: { method: 'ngram'; numSpeculativeTokens: number; promptLookupMin?: number; promptLookupMax?: number };
-  prefixCachingHashAlgo?: 'sha256' | 'murmur3_128';
-}
+export type ServeEngineArgs = Omit<EngineArgs, 'onLoadProgress'>;
 
 /** Everything `vllm-ts serve` was asked to do. */
 export interface ServeConfig {

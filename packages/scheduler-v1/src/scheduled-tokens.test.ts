@@ -36,7 +36,7 @@ describe('ScheduledTokens (numScheduledTokens)', () => {
     expect(new Map(m)).toEqual(new Map([[id('a'), 3], [id('b'), 1], [id('c'), 7]]));
   });
 
-  it('removes an entry before and after indexing', () => {
+  it('removes and adds entries before and after indexing', () => {
     const m = filled();
     m.remove(id('b'));
     expect([...m.keys()]).toEqual(['a', 'c']);
@@ -46,6 +46,9 @@ describe('ScheduledTokens (numScheduledTokens)', () => {
     expect(m.size).toBe(1);
     m.remove(id('nobody'));
     expect([...m]).toEqual([['c', 7]]);
+    m.push(id('d'), 2);
+    expect(m.get(id('d'))).toBe(2);
+    expect([...m.keys()]).toEqual(['c', 'd']);
   });
 
   it('refuses edits by consumers with a typed error', () => {

@@ -20,6 +20,7 @@ export class ScheduledTokens extends Map<RequestId, number> {
   push(reqId: RequestId, numTokens: number): void {
     this.ids.push(reqId);
     this.counts.push(numTokens);
+    if (this.indexed) super.set(reqId, numTokens);
   }
 
   /** Removes a request scheduled earlier in the same step (preempted by a later one); O(n), rare. */

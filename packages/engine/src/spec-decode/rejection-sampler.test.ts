@@ -18,6 +18,23 @@ function target(row: readonly number[], temperature: number, topK = 0): number[]
   return z.map((x) => x / s);
 }
 
+/** Target with presence penalty (on `seen`), temperature, min-p, top-k and top-p, in the engine's order. */
+function fullTarget(row: readonly number[], o: { temperature: number; presencePenalty: number; minP: number; topK: number; topP: number }, seen: readonly number[]): number[] {
+  const z = row.map((x, i) => Math.exp((x - (seen.includes(i) ? o.presencePenalty : 0)) / o.temperature));
+  const top = Math.max(...z);
+  const p = z.map((x) => (x / top < o.minP ? 0 : x));
+  const order = p.map((_, i) => i).sort((a, b) => p[b]! - p[a]!);
+  for (const i of order.slice(o.topK)) p[i] = 0;
+  const total = p.reduce((a, b) => a + b, 0);
+  let kept = 0;
+  for (const i of order) {
+    if (kept >= o.topP * total) p[i] = 0;
+    else kept += p[i]!;
+  }
+  const s = p.reduce((a, b) => a + b, 0);
+  return p.map((x) => x / s);
+}
+
 function chiSquare(counts: readonly number[], probs: readonly number[]): { chi: number; df: number } {
   const n = counts.reduce((a, b) => a + b, 0);
   let chi = 0;
@@ -129,6 +146,26 @@ describe('RejectionSampler, random sampling keeps the target distribution', () =
       expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(3000);
       const { chi, df } = chiSquare(counts, p);
       expect(chi, `counts ${counts.join(',')}`).toBeLessThan(CHI2_1E9[df]!);
+    }
+  });
+
+  it('with a presence penalty, min-p, top-k and top-p: the second token follows the target after the accepted draft', () => {
+    const o = { temperature: 0.7, presencePenalty: 0.8, minP: 0.05, topK: 5, topP: 0.9 };
+    const p0 = fullTarget(ROWS[0]!, o, []);
+    const p1 = fullTarget(ROWS[1]!, o, [4]);
+    expect(p0.filter((x) => x === 0).length).toBeGreaterThanOrEqual(1);
+    const input = verification(ROWS, [4, 1], o, new RandomGenerator(77));
+    const first = Array.from({ length: V }, () => 0);
+    const second = Array.from({ length: V }, () => 0);
+    for (let t = 0; t < TRIALS * 2; t++) {
+      const r = rejection.sample(input);
+      first[r.tokenIds[0]!]!++;
+      if (r.numAccepted >= 1) second[r.tokenIds[1]!]!++;
+    }
+    for (const [counts, p] of [[first, p0], [second, p1]] as const) {
+      expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(3000);
+      const { chi, df } = chiSquare(counts, p);
+      expect(chi, `counts ${counts.join(',')} vs ${p.map((x) => x.toFixed(3)).join(',')}`).toBeLessThan(CHI2_1E9[df]!);
     }
   });
 
