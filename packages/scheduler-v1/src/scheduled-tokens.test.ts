@@ -13,7 +13,7 @@ function filled(): ScheduledTokens {
 }
 
 describe('ScheduledTokens (numScheduledTokens)', () => {
-  it('iterates in batch order without indexing, and looks up after indexing on demand', () => {
+  it('iterates in batch order and looks up like a Map', () => {
     const m = filled();
     expect(m.size).toBe(3);
     expect([...m]).toEqual([
@@ -36,7 +36,7 @@ describe('ScheduledTokens (numScheduledTokens)', () => {
     expect(new Map(m)).toEqual(new Map([[id('a'), 3], [id('b'), 1], [id('c'), 7]]));
   });
 
-  it('removes and adds entries before and after indexing', () => {
+  it('removes and adds entries while the step is built', () => {
     const m = filled();
     m.remove(id('b'));
     expect([...m.keys()]).toEqual(['a', 'c']);
@@ -49,6 +49,13 @@ describe('ScheduledTokens (numScheduledTokens)', () => {
     m.push(id('d'), 2);
     expect(m.get(id('d'))).toBe(2);
     expect([...m.keys()]).toEqual(['c', 'd']);
+  });
+
+  it('survives structuredClone whole (a step can cross a thread boundary)', () => {
+    const m = filled();
+    expect(m.get(id('a'))).toBe(3);
+    m.push(id('d'), 2);
+    expect(structuredClone(m as Map<string, number>)).toEqual(new Map([['a', 3], ['b', 1], ['c', 7], ['d', 2]]));
   });
 
   it('refuses edits by consumers with a typed error', () => {

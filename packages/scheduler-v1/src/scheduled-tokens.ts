@@ -1,26 +1,23 @@
 import { VllmError, type RequestId } from '@vllm-ts/core';
 
 /**
- * `SchedulerOutput.numScheduledTokens` as the V1 scheduler builds it: a `Map` whose entries live
- * in two parallel arrays in batch order. Size, iteration and `forEach` read the arrays; the
- * native map is filled only on the first `get`/`has`, so a step whose consumer only iterates (the
- * runner walks the batch in order) pays for no hashing at all.
+ * `SchedulerOutput.numScheduledTokens` as the V1 scheduler builds it: a `Map` whose entries are
+ * also kept in two parallel arrays in batch order, so size, iteration and `forEach` (the runner
+ * walks the batch in order) read plain arrays. Every entry is in the native map too, so `get`,
+ * `has` and `structuredClone` / `postMessage` see the whole step.
  *
- * Read-only for its consumers: `set`, `delete` and `clear` throw VllmError `read_only_output`. Not for `structuredClone` (a clone
- * sees only the entries indexed so far); copy it with `new Map(m)` first.
+ * Read-only for its consumers: `set`, `delete` and `clear` throw VllmError `read_only_output`.
  * @internal
  */
 export class ScheduledTokens extends Map<RequestId, number> {
   private readonly ids: RequestId[] = [];
   private readonly counts: number[] = [];
-  // True once every entry is also in the native map.
-  private indexed = false;
 
   /** Appends an entry while the step is being built (ids are unique within a step). */
   push(reqId: RequestId, numTokens: number): void {
     this.ids.push(reqId);
     this.counts.push(numTokens);
-    if (this.indexed) super.set(reqId, numTokens);
+    super.set(reqId, numTokens);
   }
 
   /** Removes a request scheduled earlier in the same step (preempted by a later one); O(n), rare. */
@@ -29,21 +26,11 @@ export class ScheduledTokens extends Map<RequestId, number> {
     if (at < 0) return;
     this.ids.splice(at, 1);
     this.counts.splice(at, 1);
-    if (this.indexed) super.delete(reqId);
+    super.delete(reqId);
   }
 
   override get size(): number {
     return this.ids.length;
-  }
-
-  override get(reqId: RequestId): number | undefined {
-    if (!this.indexed) this.index();
-    return super.get(reqId);
-  }
-
-  override has(reqId: RequestId): boolean {
-    if (!this.indexed) this.index();
-    return super.has(reqId);
   }
 
   override forEach(callback: (value: number, key: RequestId, map: Map<RequestId, number>) => void, thisArg?: unknown): void {
@@ -78,11 +65,6 @@ export class ScheduledTokens extends Map<RequestId, number> {
 
   override clear(): void {
     readOnly('clear');
-  }
-
-  private index(): void {
-    for (let i = 0; i < this.ids.length; i++) super.set(this.ids[i]!, this.counts[i]!);
-    this.indexed = true;
   }
 }
 
