@@ -33,6 +33,8 @@ export interface ServerEngineConfig {
   readonly numGpuBlocks: number;
   /** The model vocabulary size; may exceed the tokenizer's (padded embeddings). */
   readonly vocabSize?: number;
+  /** Speculative decoding settings, null (or absent) when the engine does not speculate. */
+  readonly speculativeConfig?: { readonly numSpeculativeTokens: number } | null;
 }
 
 /** A prompt as the engine accepts it. */

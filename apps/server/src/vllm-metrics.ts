@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SchedulerStats } from '@vllm-ts/core';
-import type { EngineIterationStats, ServerEngine } from './engine-types.js';
+import type { EngineIterationStats, ServerEngine, ServerEngineConfig } from './engine-types.js';
 
 /** Buckets of vLLM's `vllm:time_to_first_token_seconds` (seconds). */
 export const TTFT_BUCKETS = [
@@ -16,6 +16,9 @@ export const REQUEST_LATENCY_BUCKETS = [
 const ITERATION_TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 const N_BUCKETS = [1, 2, 5, 10, 20];
 const FINISH_REASONS = ['stop', 'length', 'abort', 'error'] as const;
+
+/** Cumulative scheduler counters mirrored by Prometheus counters of the same key. */
+type CumulativeKey = 'queries' | 'hits' | 'preemptions' | 'drafts' | 'draftTokens' | 'acceptedTokens';
 
 const IDLE_STATS: SchedulerStats = {
   numRunningReqs: 0,
@@ -34,6 +37,11 @@ function currentStats(engine: ServerEngine): SchedulerStats {
   } catch {
     return IDLE_STATS;
   }
+}
+
+/** Draft tokens per step of a served engine, 0 without speculation. */
+function speculativeTokens(config: ServerEngineConfig): number {
+  return config.speculativeConfig?.numSpeculativeTokens ?? 0;
 }
 
 /**
@@ -61,7 +69,8 @@ export class VllmMetrics {
   readonly registry = new Registry();
   #engine: ServerEngine | null = null;
   #labels: { model_name: string; engine: string } = { model_name: '', engine: '0' };
-  #last = { queries: 0, hits: 0, preemptions: 0 };
+  #last: Record<CumulativeKey, number> = { queries: 0, hits: 0, preemptions: 0, drafts: 0, draftTokens: 0, acceptedTokens: 0 };
+  #lastAcceptedPerPos: number[] = [];
   #unsubscribe: (() => void) | null = null;
   #interval = { promptTokens: 0, generationTokens: 0, since: Date.now() };
   #counters: Record<string, Counter> = {};
@@ -165,12 +174,31 @@ export class VllmMetrics {
     histogram('n', 'vllm:request_params_n', 'Histogram of the n request parameter.', N_BUCKETS);
     histogram('iteration', 'vllm:iteration_tokens_total', 'Histogram of number of tokens per engine_step.', ITERATION_TOKEN_BUCKETS);
 
+    // vLLM registers the spec-decode counters only when speculation is configured (Python appends `_total`; prom-client does not).
+    const spec = speculativeTokens(cfg);
+    if (spec > 0) {
+      counter('drafts', 'vllm:spec_decode_num_drafts_total', 'Number of spec decoding drafts.');
+      counter('draftTokens', 'vllm:spec_decode_num_draft_tokens_total', 'Number of draft tokens.');
+      counter('acceptedTokens', 'vllm:spec_decode_num_accepted_tokens_total', 'Number of accepted tokens.');
+      counter('acceptedPerPos', 'vllm:spec_decode_num_accepted_tokens_per_pos_total', 'Accepted tokens per draft position.', ['position']);
+      for (let i = 0; i < spec; i++) this.#counters.acceptedPerPos!.inc({ ...this.#labels, position: String(i) }, 0);
+    }
+
     this.#engineMetricNames = this.registry
       .getMetricsAsArray()
       .map((m) => m.name)
       .filter((n) => n.startsWith('vllm:'));
     const s = currentStats(engine);
-    this.#last = { queries: s.prefixCache.queries, hits: s.prefixCache.hits, preemptions: s.numPreemptions };
+    const sd = s.specDecoding;
+    this.#last = {
+      queries: s.prefixCache.queries,
+      hits: s.prefixCache.hits,
+      preemptions: s.numPreemptions,
+      drafts: sd.numDrafts,
+      draftTokens: sd.numDraftTokens,
+      acceptedTokens: sd.numAcceptedTokens,
+    };
+    this.#lastAcceptedPerPos = [...sd.numAcceptedTokensPerPos];
     this.#unsubscribe = engine.onStats((stats) => this.record(stats));
   }
 
@@ -184,14 +212,23 @@ export class VllmMetrics {
     const h = this.#histograms;
     const s = stats.schedulerStats;
     // Scheduler counters are cumulative; Prometheus counters take the increments.
-    const inc = (key: 'queries' | 'hits' | 'preemptions', now: number) => {
+    const inc = (key: CumulativeKey, now: number) => {
       const delta = now - this.#last[key];
-      if (delta > 0) c[key]!.inc(l, delta);
+      if (delta > 0) c[key]?.inc(l, delta);
       this.#last[key] = now;
     };
     inc('queries', s.prefixCache.queries);
     inc('hits', s.prefixCache.hits);
     inc('preemptions', s.numPreemptions);
+    const sd = s.specDecoding;
+    inc('drafts', sd.numDrafts);
+    inc('draftTokens', sd.numDraftTokens);
+    inc('acceptedTokens', sd.numAcceptedTokens);
+    sd.numAcceptedTokensPerPos.forEach((now, i) => {
+      const delta = now - (this.#lastAcceptedPerPos[i] ?? 0);
+      if (delta > 0) c.acceptedPerPos?.inc({ ...l, position: String(i) }, delta);
+      this.#lastAcceptedPerPos[i] = now;
+    });
     if (stats.numPromptTokens > 0) c.prompt!.inc(l, stats.numPromptTokens);
     if (stats.numGenerationTokens > 0) c.generation!.inc(l, stats.numGenerationTokens);
     this.#interval.promptTokens += stats.numPromptTokens;

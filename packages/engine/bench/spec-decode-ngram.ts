@@ -1,14 +1,12 @@
-// N-gram proposer cost per decode step on long contexts: the incremental index (NgramProposer),
-// vLLM's one-pass KMP (findNgramDraft) and the engine core's current scan (core/ngram-proposer.ts
-// proposeFrom), on the same token streams in one run, taking turns. Prints a table last and writes
-// bench-results/spec-decode-ngram.json.
+// N-gram proposer cost per decode step on long contexts: the incremental index (NgramProposer, what
+// the engine uses) against vLLM's one-pass KMP (findNgramDraft, the peer), on the same token streams
+// in one run, taking turns. Prints a table last and writes bench-results/spec-decode-ngram.json.
 //
 //   npx tsx --conditions=@vllm-ts/source bench/spec-decode-ngram.ts [--runs 5]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestId, type RequestId } from '@vllm-ts/core';
-import { proposeFrom } from '../src/core/ngram-proposer.js';
 import { NgramProposer, findNgramDraft } from '../src/spec-decode/index.js';
 
 const flag = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
@@ -62,8 +60,8 @@ function makeTrace(w: Workload, seed: number): { prompts: number[][]; steps: num
   return { prompts, steps };
 }
 
-type Method = 'index (NgramProposer)' | 'KMP pass (findNgramDraft)' | 'scan (core proposeFrom)';
-const METHODS: Method[] = ['index (NgramProposer)', 'KMP pass (findNgramDraft)', 'scan (core proposeFrom)'];
+type Method = 'index (NgramProposer)' | 'KMP pass (findNgramDraft)';
+const METHODS: Method[] = ['index (NgramProposer)', 'KMP pass (findNgramDraft)'];
 
 /** Microseconds per request-step spent proposing (appends included); the drafts' checksum guards equal results. */
 function measure(method: Method, trace: ReturnType<typeof makeTrace>): { usPerStep: number; setupMs: number; checksum: number } {
@@ -88,10 +86,7 @@ function measure(method: Method, trace: ReturnType<typeof makeTrace>): { usPerSt
   const t1 = performance.now();
   for (const step of trace.steps) {
     step.forEach((add, i) => seqs[i]!.push(...add));
-    for (const seq of seqs) {
-      // proposeFrom caps k one lower than vLLM; with MAX_MODEL_LEN far away both propose K.
-      sum(method === 'KMP pass (findNgramDraft)' ? findNgramDraft(seq, MIN_N, MAX_N, K, MAX_MODEL_LEN) : proposeFrom(seq, MIN_N, MAX_N, K));
-    }
+    for (const seq of seqs) sum(findNgramDraft(seq, MIN_N, MAX_N, K, MAX_MODEL_LEN));
   }
   return { usPerStep: ((performance.now() - t1) * 1000) / (STEPS * NUM_REQUESTS), setupMs: t1 - t0, checksum };
 }

@@ -16,6 +16,16 @@ export type {
   SpeculativeConfig,
 } from './config/engine-args.js';
 export type { ResolvedEngineConfig } from './config/resolved-engine-config.js';
+export {
+  MAX_NUM_SPECULATIVE_TOKENS,
+  NgramIndex,
+  NgramProposer,
+  SpeculativeDecodingRequiresV1Error,
+  TOKEN_ID_LIMIT,
+  findNgramDraft,
+  resolveSpeculativeConfig,
+} from './spec-decode/index.js';
+export type { NgramMatch, NgramProposerOptions, ResolvedSpeculativeConfig, SpeculativeConfigInput } from './spec-decode/index.js';
 export { defaultModelDir } from './config/default-model.js';
 export type {
   CompletionOutput,

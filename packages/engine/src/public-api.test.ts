@@ -7,16 +7,23 @@ it('exports exactly the public surface', async () => {
       "InvalidArgumentError",
       "LLM",
       "LLMEngine",
+      "MAX_NUM_SPECULATIVE_TOKENS",
       "ModelLoadError",
+      "NgramIndex",
+      "NgramProposer",
       "SUPPORTED_ARCHITECTURES",
       "SamplingParams",
+      "SpeculativeDecodingRequiresV1Error",
+      "TOKEN_ID_LIMIT",
       "VllmError",
       "defaultModelDir",
+      "findNgramDraft",
       "hubCacheDir",
       "loadModelRunner",
       "readModelConfig",
       "resolveEngineArgs",
       "resolveModelPath",
+      "resolveSpeculativeConfig",
     ]
   `);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveEngineArgs } from './engine-args.js';
+import { SpeculativeDecodingRequiresV1Error } from '../spec-decode/index.js';
+import { resolveEngineArgs, type SpeculativeConfig } from './engine-args.js';
 
 const err = (f: () => unknown) => {
   try {
@@ -79,9 +80,23 @@ describe('resolveEngineArgs', () => {
     expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3, promptLookupMin: 4, promptLookupMax: 2 } }, {})).field).toBe(
       'speculativeConfig.promptLookupMax',
     );
-    expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3, numSpecTokens: 1 } as never }, {})).message).toContain(
-      'Known fields',
+    expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3, promptLookupMn: 1 } as never }, {})).message).toContain(
+      'Did you mean "promptLookupMin"?',
     );
-    expect(err(() => resolveEngineArgs({ engineVersion: 'v0', speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3 } }, {})).field).toBe('speculativeConfig');
+    // A vLLM `--speculative-config` JSON passes through unchanged.
+    const vllmJson = JSON.parse('{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_min":2}') as SpeculativeConfig;
+    expect(resolveEngineArgs({ speculativeConfig: vllmJson }, {}).speculativeConfig).toEqual({
+      method: 'ngram',
+      numSpeculativeTokens: 4,
+      promptLookupMin: 2,
+      promptLookupMax: 2,
+    });
+    const v0 = err(() => resolveEngineArgs({ engineVersion: 'v0', speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3 } }, {}));
+    expect(v0).toBeInstanceOf(SpeculativeDecodingRequiresV1Error);
+    expect(v0.code).toBe('speculative_decoding_requires_v1');
+    expect(v0.message).toContain('engine V1');
+    expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3 } }, { VLLM_USE_V1: '0' })).code).toBe(
+      'speculative_decoding_requires_v1',
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, didYouMean } from '@vllm-ts/core';
+import { resolveSpeculativeConfig, type ResolvedSpeculativeConfig, type SpeculativeConfigInput } from '../spec-decode/index.js';
 
 /** Which engine runs the requests: vLLM's V0 (one loop, prefill-first) or V1 (token budget, worker thread). */
 export type EngineVersion = 'v0' | 'v1';
@@ -12,17 +13,8 @@ export type DtypeOption = 'auto' | 'float32' | 'bfloat16' | 'float16';
 /** How weights are read; `dummy` makes random weights of the configured shape (benchmarks). */
 export type LoadFormatOption = 'auto' | 'safetensors' | 'dummy';
 
-/** Speculative decoding settings (vLLM's `--speculative-config`): n-gram prompt lookup. */
-export interface SpeculativeConfig {
-  /** The proposer; only `ngram` (prompt lookup) exists. */
-  readonly method: 'ngram';
-  /** Draft tokens proposed per step (>= 1). */
-  readonly numSpeculativeTokens: number;
-  /** Shortest n-gram matched against the sequence so far (default: `promptLookupMax`, else 5). */
-  readonly promptLookupMin?: number;
-  /** Longest n-gram matched (default: `promptLookupMin`, else 5); at least `promptLookupMin`. */
-  readonly promptLookupMax?: number;
-}
+/** Speculative decoding settings (vLLM's `--speculative-config`): n-gram prompt lookup; snake_case keys accepted. */
+export type SpeculativeConfig = SpeculativeConfigInput;
 
 /** Options of `LLM.create`, `LLMEngine.create` and `AsyncLLM.create`: the camelCase of vLLM's engine args. */
 export interface EngineArgs {
@@ -98,7 +90,7 @@ export interface EngineSettings {
   readonly schedulingPolicy: 'fcfs' | 'priority';
   readonly longPrefillTokenThreshold: number;
   readonly schedulerDelayFactor: number;
-  readonly speculativeConfig: Required<SpeculativeConfig> | null;
+  readonly speculativeConfig: ResolvedSpeculativeConfig | null;
   readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
 }
 
@@ -122,6 +114,7 @@ const ALIASES: Readonly<Record<string, string>> = Object.fromEntries(
  * @returns frozen settings
  * @throws InvalidArgumentError (`invalid_option`) naming the option, what it accepts and what came in,
  *   with a did-you-mean for unknown names
+ * @throws SpeculativeDecodingRequiresV1Error (`speculative_decoding_requires_v1`) for `speculativeConfig` on engine V0
  */
 export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv = process.env): EngineSettings {
   if (typeof args !== 'object' || args === null) bad('(args)', 'an object', args);
@@ -173,8 +166,7 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
   }
   const gpuMemoryUtilization = num('gpuMemoryUtilization', a.gpuMemoryUtilization ?? 0.9, 0, 1);
   if (gpuMemoryUtilization <= 0) bad('gpuMemoryUtilization', 'a number in (0, 1]', gpuMemoryUtilization);
-  const speculativeConfig = a.speculativeConfig === undefined ? null : speculative(a.speculativeConfig);
-  if (!v1 && speculativeConfig !== null) bad('speculativeConfig', 'absent with engineVersion "v0" (speculative decoding is a V1 feature)', a.speculativeConfig);
+  const speculativeConfig = a.speculativeConfig === undefined ? null : resolveSpeculativeConfig(a.speculativeConfig, v1 ? 'v1' : 'v0');
   if (a.onLoadProgress !== undefined && typeof a.onLoadProgress !== 'function') bad('onLoadProgress', 'a function', a.onLoadProgress);
 
   return Object.freeze({
@@ -210,27 +202,6 @@ function versionFromEnv(env: NodeJS.ProcessEnv): EngineVersion {
   if (raw === undefined || raw === '' || raw === '1') return 'v1';
   if (raw === '0') return 'v0';
   throw new InvalidArgumentError('invalid_option', 'env', 'VLLM_USE_V1', '"0" or "1"', raw);
-}
-
-function speculative(x: unknown): Required<SpeculativeConfig> {
-  if (typeof x !== 'object' || x === null) bad('speculativeConfig', 'an object', x);
-  const o = x as Record<string, unknown>;
-  const known = ['method', 'numSpeculativeTokens', 'promptLookupMin', 'promptLookupMax'];
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      const guess = didYouMean(key, known);
-      bad(`speculativeConfig.${key}`, 'a known field', o[key], guess ? `Did you mean "${guess}"?` : `Known fields: ${known.join(', ')}`);
-    }
-  }
-  oneOf('speculativeConfig.method', o['method'], ['ngram']);
-  const numSpeculativeTokens = int('speculativeConfig.numSpeculativeTokens', o['numSpeculativeTokens'], 1, 64);
-  // vLLM's defaulting: both 5 when neither is given, otherwise the missing one copies the other.
-  const promptLookupMin = int('speculativeConfig.promptLookupMin', o['promptLookupMin'] ?? o['promptLookupMax'] ?? 5, 1, 1024);
-  const promptLookupMax = int('speculativeConfig.promptLookupMax', o['promptLookupMax'] ?? promptLookupMin, 1, 1024);
-  if (promptLookupMax < promptLookupMin) {
-    bad('speculativeConfig.promptLookupMax', `an integer >= promptLookupMin (${promptLookupMin})`, promptLookupMax);
-  }
-  return Object.freeze({ method: 'ngram', numSpeculativeTokens, promptLookupMin, promptLookupMax });
 }
 
 function bad(field: string, expected: string, received: unknown, hint?: string): never {

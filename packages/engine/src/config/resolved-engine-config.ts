@@ -1,5 +1,6 @@
 import type { SupportedArchitecture, ModelDtype } from '../model/model-config.js';
-import type { EngineVersion, SpeculativeConfig } from './engine-args.js';
+import type { ResolvedSpeculativeConfig } from '../spec-decode/index.js';
+import type { EngineVersion } from './engine-args.js';
 
 /** The engine's configuration once the model is loaded: what `AsyncLLM.config` reports. */
 export interface ResolvedEngineConfig {
@@ -26,5 +27,5 @@ export interface ResolvedEngineConfig {
   readonly enablePrefixCaching: boolean;
   readonly enableChunkedPrefill: boolean;
   readonly seed: number;
-  readonly speculativeConfig: Required<SpeculativeConfig> | null;
+  readonly speculativeConfig: ResolvedSpeculativeConfig | null;
 }

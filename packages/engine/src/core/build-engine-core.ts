@@ -3,7 +3,7 @@ import type { ModelRunnerOutput, RequestId, Scheduler, SchedulerOutput } from '@
 import type { EngineSettings, EngineVersion } from '../config/engine-args.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { EngineCore } from './engine-core.js';
-import { NgramProposer } from './ngram-proposer.js';
+import { NgramProposer } from '../spec-decode/index.js';
 
 /** The model runner as the engine core drives it (engine-model's `ModelRunner`). */
 export interface EngineModelRunner {

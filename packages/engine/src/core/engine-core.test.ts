@@ -7,7 +7,6 @@ import { loadModelRunner } from '../runner/model-runner.js';
 import { buildEngineCore } from './build-engine-core.js';
 import type { EngineCore } from './engine-core.js';
 import { STALL_STEPS } from './engine-core.js';
-import { NgramProposer, proposeFrom } from './ngram-proposer.js';
 import { createScheduler } from './scheduler-registry.js';
 
 const ref = modelReference('tiny-llama') as { prompts: { prompt_ids: number[]; greedy_ids: number[] }[] };
@@ -117,26 +116,5 @@ describe('EngineCore stall guard', () => {
     expect(errors).toEqual([expect.objectContaining({ code: 'scheduler_stalled' })]);
     expect(core.hasWork()).toBe(false);
     runner.close();
-  });
-});
-
-describe('NgramProposer', () => {
-  it('proposes what followed the first earlier occurrence of the longest matching suffix', () => {
-    expect(proposeFrom([1, 2, 3, 4, 1, 2, 3], 1, 3, 2)).toEqual([4, 1]);
-    expect(proposeFrom([5, 6, 7, 5, 9, 7, 5], 3, 3, 3)).toEqual([]);
-    expect(proposeFrom([5, 6, 7, 5, 9, 7, 5], 1, 3, 3)).toEqual([9, 7, 5]);
-    expect(proposeFrom([5, 6, 7, 5], 1, 3, 2)).toEqual([6, 7]);
-    expect(proposeFrom([1, 2, 3], 1, 3, 4)).toEqual([]);
-  });
-
-  it('tracks requests and caps drafts at the model length', () => {
-    const p = new NgramProposer({ numSpeculativeTokens: 4, promptLookupMin: 1, promptLookupMax: 3, maxModelLen: 9 });
-    const a = requestId('a');
-    p.addRequest(a, [1, 2, 3, 1, 2]);
-    expect(p.propose([a]).get(a)).toEqual([3, 1, 2]);
-    p.appendTokens(a, [3]);
-    expect(p.propose([a]).get(a)).toEqual([1, 2]); // 6 tokens + 2 drafts + 1 bonus = maxModelLen
-    p.removeRequest(a);
-    expect(p.propose([a]).size).toBe(0);
   });
 });

@@ -10,7 +10,6 @@ import type {
 } from '@vllm-ts/core';
 import { nowSeconds } from './clock.js';
 import type { EngineCoreOutputs } from './engine-core-outputs.js';
-import type { DraftProposer } from './ngram-proposer.js';
 
 /** Consecutive steps that schedule nothing, with nothing running, before the core gives up on its requests. */
 export const STALL_STEPS = 100;
@@ -18,6 +17,24 @@ export const STALL_STEPS = 100;
 /** What the engine core needs from a model runner: one forward pass plus sampling per scheduled step. */
 export interface StepExecutor {
   execute(schedulerOutput: SchedulerOutput): ModelRunnerOutput;
+}
+
+/**
+ * Proposes draft tokens for speculative decoding from each request's own tokens
+ * (`NgramProposer` in `spec-decode/` is the implementation).
+ */
+export interface DraftProposer {
+  /** Starts tracking a request from its prompt. */
+  addRequest(reqId: RequestId, promptTokenIds: readonly number[]): void;
+  /** Adds the tokens a tracked request produced in a step. */
+  appendTokens(reqId: RequestId, tokenIds: readonly number[]): void;
+  /** Stops tracking a request; a no-op for untracked ids. */
+  removeRequest(reqId: RequestId): void;
+  /**
+   * Drafts for the given requests (those without a match are left out).
+   * @param reqIds tracked requests that sampled a token this step
+   */
+  propose(reqIds: readonly RequestId[]): Map<RequestId, number[]>;
 }
 
 /** Options of {@link EngineCore}. */
@@ -95,6 +112,7 @@ export class EngineCore {
   /** Aborts every live request (shutdown). */
   abortAll(): void {
     this.scheduler.finishRequests(null, RequestStatus.FINISHED_ABORTED);
+    for (const id of this.live) this.options.proposer?.removeRequest(id);
     this.live.clear();
   }
 
@@ -172,7 +190,7 @@ export class EngineCore {
     const decoding: RequestId[] = [];
     for (const o of news) {
       if (o.finishReason !== null) proposer.removeRequest(o.reqId);
-      else if (o.newTokenIds.length > 0) {
+      else if (o.newTokenIds.length > 0 && this.live.has(o.reqId)) {
         proposer.appendTokens(o.reqId, o.newTokenIds);
         decoding.push(o.reqId);
       }

@@ -12,7 +12,8 @@ import type { ModelWeights } from '../loader/model-weights.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { tokenLogprobs } from '../sample/logprobs.js';
 import { RandomGenerator } from '../sample/random-generator.js';
-import { Sampler, type SampleContext } from '../sample/sampler.js';
+import { Sampler } from '../sample/sampler.js';
+import { RejectionSampler } from '../spec-decode/index.js';
 import { buildForwardBatch, type ScheduledRequest } from './forward-batch-builder.js';
 import type { KVCacheInitOptions, ModelRunner } from './model-runner.js';
 import { RequestStates, type RequestState } from './request-state.js';
@@ -30,11 +31,11 @@ export interface CpuModelRunnerOptions {
  * V0 block moves, updates its request states from the scheduler's diffs, flattens every scheduled
  * token into one batch, runs one forward pass and samples the rows that reach the end of their
  * known tokens (partial prefill chunks sample nothing). Draft tokens are scored in the same pass
- * and verified (greedy, or rejection sampling with ngram's draft probability 1).
+ * and verified by the {@link RejectionSampler} (exact for greedy and random sampling).
  */
 export class CpuModelRunner implements ModelRunner {
   private readonly model: CpuModel;
-  private readonly sampler: Sampler;
+  private readonly rejectionSampler: RejectionSampler;
   private readonly states = new RequestStates();
   private readonly engineGenerator: RandomGenerator;
   private kvCache: PagedKVCache | null = null;
@@ -51,7 +52,7 @@ export class CpuModelRunner implements ModelRunner {
     options: CpuModelRunnerOptions = {},
   ) {
     this.model = new CpuModel(modelConfig, weights, { kernel: options.kernel ?? 'auto' });
-    this.sampler = new Sampler(modelConfig.vocabSize, modelConfig.eosTokenIds);
+    this.rejectionSampler = new RejectionSampler(new Sampler(modelConfig.vocabSize, modelConfig.eosTokenIds));
     this.engineGenerator = new RandomGenerator(options.seed ?? 0);
   }
 
@@ -152,23 +153,15 @@ export class CpuModelRunner implements ModelRunner {
     drafts: readonly number[],
   ): { tokens: number[]; logprobList: TokenLogprobs[] | null } {
     const V = this.modelConfig.vocabSize;
-    const outputs = state.tokens.slice(state.numPromptTokens);
-    const ctx: SampleContext = {
+    const { tokenIds: tokens } = this.rejectionSampler.sample({
+      logits,
+      rows,
+      draftTokenIds: drafts,
       params: state.params,
       promptTokenIds: state.tokens.slice(0, state.numPromptTokens),
-      outputTokenIds: outputs,
+      outputTokenIds: state.tokens.slice(state.numPromptTokens),
       generator: state.generator ?? this.engineGenerator,
-    };
-    const tokens: number[] = [];
-    invariant(rows.length === drafts.length + 1, 'one logits row per draft plus the bonus row');
-    let allAccepted = true;
-    for (let i = 0; i < drafts.length && allAccepted; i++) {
-      const { accepted, token } = this.sampler.verifyDraft(logits, rows[i]! * V, ctx, drafts[i]!);
-      tokens.push(token);
-      outputs.push(token);
-      allAccepted = accepted;
-    }
-    if (allAccepted) tokens.push(this.sampler.sample(logits, rows[drafts.length]! * V, ctx));
+    });
     const k = state.params.logprobs;
     const logprobList = k === null ? null : tokens.map((t, i) => tokenLogprobs(logits, rows[i]! * V, V, t, k));
     return { tokens, logprobList };

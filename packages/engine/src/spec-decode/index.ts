@@ -1,5 +1,5 @@
-// Speculative decoding pieces (n-gram proposer, rejection sampler, config). Not yet re-exported from
-// the engine's `src/index.ts`; see README.md for the wiring.
+// Speculative decoding (n-gram proposer, rejection sampler, config). The engine's `src/index.ts`
+// re-exports all but the RejectionSampler, which the model runners use internally.
 export { NgramIndex, TOKEN_ID_LIMIT, type NgramMatch } from './ngram-index.js';
 export { NgramProposer, findNgramDraft, type NgramProposerOptions } from './ngram-proposer.js';
 export { RejectionSampler, type DraftVerification, type RejectionSampleResult } from './rejection-sampler.js';
