@@ -13,15 +13,21 @@ export default class SummaryReporter {
         else if (state === 'failed') failed++;
         else {
           skipped++;
-          const suite = test.fullName.split(' > ')[0];
+          const [suite, ...rest] = test.fullName.split(' > ');
           const key = `${mod.project.name}: ${suite}`;
-          skippedSuites.set(key, (skippedSuites.get(key) ?? 0) + 1);
+          const names = skippedSuites.get(key) ?? [];
+          names.push(rest.join(' > '));
+          skippedSuites.set(key, names);
         }
       }
     }
     if (skippedSuites.size > 0) {
       process.stdout.write('\nSkipped:\n');
-      for (const [suite, count] of skippedSuites) process.stdout.write(`  ${suite} (${count})\n`);
+      for (const [suite, names] of skippedSuites) {
+        // A whole suite skipped carries its reason in its name; a few skipped tests carry theirs.
+        const detail = names.length <= 3 ? `: ${names.join('; ')}` : '';
+        process.stdout.write(`  ${suite} (${names.length})${detail}\n`);
+      }
     }
     process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }

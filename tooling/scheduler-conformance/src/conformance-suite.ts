@@ -62,7 +62,7 @@ export function describeSchedulerConformance(name: string, create: SchedulerFact
       expect(r.prefixHitRate).toBeGreaterThan(0.1);
     });
 
-    it.runIf(features.chunkedPrefill)('simulation, long prompts chunked under a small budget and a threshold', () => {
+    it.runIf(features.chunkedPrefill)(`simulation, long prompts chunked under a small budget and a threshold${features.chunkedPrefill ? '' : ' (skipped: this scheduler does not cap a request by longPrefillTokenThreshold)'}`, () => {
       const r = runSimulation(create, {
         numRequests: Math.ceil(numRequests / 2),
         seed: 5,
@@ -72,7 +72,7 @@ export function describeSchedulerConformance(name: string, create: SchedulerFact
       expect(r.numFullSteps).toBeGreaterThan(0);
     });
 
-    it.runIf(features.speculativeDecoding)('simulation, speculative drafts with full, partial and no acceptance', () => {
+    it.runIf(features.speculativeDecoding)(`simulation, speculative drafts with full, partial and no acceptance${features.speculativeDecoding ? '' : ' (skipped: this scheduler has no speculative decoding)'}`, () => {
       runSimulation(create, { numRequests, seed: 6, numSpeculativeTokens: 3, arrivalsPerStep: 1.5, config: { numGpuBlocks: 48 } });
     });
 
