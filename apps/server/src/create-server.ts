@@ -3,7 +3,7 @@ import { ApiKeyAuth } from './api-key-auth.js';
 import { registerChatCompletionsRoute } from './chat-completions-route.js';
 import { registerCompletionsRoute } from './completions-route.js';
 import type { ServerEngine } from './engine-types.js';
-import { ApiError, toErrorResponse } from './errors.js';
+import { ApiError, logRequestError, toErrorResponse } from './errors.js';
 import { registerInfoRoutes } from './info-routes.js';
 import { ServerContext, type ServerState } from './server-context.js';
 import { registerTokenizeRoutes } from './tokenize-routes.js';
@@ -108,7 +108,7 @@ export function createServer(options: ServerOptions): VllmServer {
   });
   app.setErrorHandler((error, _request, reply) => {
     const { status, body } = toErrorResponse(error);
-    if (status >= 500) app.log.error({ err: error }, 'request failed');
+    logRequestError(app.log, status, error);
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {

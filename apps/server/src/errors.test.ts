@@ -1,6 +1,6 @@
 import { InvalidArgumentError, SamplingParams, VllmError } from '@vllm-ts/core';
 import { describe, expect, it } from 'vitest';
-import { ApiError, ERROR_TABLE, toErrorResponse } from './errors.js';
+import { ApiError, ERROR_TABLE, logRequestError, toErrorResponse } from './errors.js';
 import { build125Buckets } from './vllm-metrics.js';
 
 describe('toErrorResponse', () => {
@@ -43,5 +43,26 @@ describe('build125Buckets', () => {
   it('gives 1-2-5 steps up to the limit', () => {
     expect(build125Buckets(4096)).toEqual([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]);
     expect(build125Buckets(1)).toEqual([1]);
+  });
+});
+
+describe('logRequestError', () => {
+  function recorder() {
+    const lines: string[] = [];
+    return {
+      lines,
+      log: {
+        warn: (msg: string) => lines.push(`warn ${msg}`),
+        error: (obj: object, msg: string) => lines.push(`error ${msg} ${'err' in obj ? 'with-stack' : ''}`),
+      },
+    };
+  }
+
+  it('gives an expected 503 one warning line, an unexpected failure its stack, and client errors nothing', () => {
+    const r = recorder();
+    logRequestError(r.log, 503, new Error('The model is still loading; retry shortly'));
+    logRequestError(r.log, 500, new Error('boom'));
+    logRequestError(r.log, 400, new Error('temperature must be a number >= 0'));
+    expect(r.lines).toEqual(['warn request refused (503): The model is still loading; retry shortly', 'error request failed with-stack']);
   });
 });

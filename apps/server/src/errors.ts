@@ -111,3 +111,19 @@ function isFastifyError(error: unknown): error is { code: string; statusCode: nu
 export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
+
+/**
+ * Logs a failed request the way operators want it: 503s (loading, draining) are expected and get one
+ * warning line; other server-side failures get the error with its stack; client errors are not logged.
+ * @param log the server's logger
+ * @param status the HTTP status sent
+ * @param error what was thrown
+ */
+export function logRequestError(
+  log: { warn(msg: string): void; error(obj: object, msg: string): void },
+  status: number,
+  error: unknown,
+): void {
+  if (status === 503) log.warn(`request refused (503): ${error instanceof Error ? error.message : String(error)}`);
+  else if (status >= 500) log.error({ err: error }, 'request failed');
+}

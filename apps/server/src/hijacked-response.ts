@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { toErrorResponse } from './errors.js';
+import { logRequestError, toErrorResponse } from './errors.js';
 import type { ServerContext } from './server-context.js';
 import type { SseWriter } from './sse-writer.js';
 
@@ -31,7 +31,7 @@ export async function sendError(
   ctx: ServerContext,
 ): Promise<void> {
   const { status, body } = toErrorResponse(error);
-  if (status >= 500) ctx.log.error({ err: error }, 'request failed');
+  logRequestError(ctx.log, status, error);
   if (sse?.hasStarted) {
     await sse.send(body);
     await sse.end();
