@@ -17,6 +17,8 @@ export interface EngineFlags {
   blockSize?: number;
   enablePrefixCaching?: boolean;
   enableChunkedPrefill?: boolean;
+  /** vLLM's `--speculative-config` JSON, parsed (the engine validates it). */
+  speculativeConfig?: EngineArgs['speculativeConfig'];
   seed: number;
 }
 
@@ -59,6 +61,23 @@ export function numArg(raw: string): number {
 }
 
 /**
+ * Parses a JSON object flag (e.g. `--speculative-config '{"method":"ngram","num_speculative_tokens":5}'`).
+ * @param raw the flag's text
+ * @returns the parsed object
+ * @throws InvalidArgumentError `invalid_option` when it is not a JSON object
+ */
+export function jsonObjectArg<T>(raw: string): T {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError('invalid_option', 'cli', 'flag', 'a JSON object', raw);
+  return v as T;
+}
+
+/**
  * Adds the engine flags (camelCase of vLLM's engine args) to a command.
  * @param cmd the command
  * @returns the command
@@ -79,6 +98,7 @@ export function addEngineFlags(cmd: Command): Command {
     .option('--no-enable-prefix-caching', 'prefix caching off')
     .option('--enable-chunked-prefill', 'chunked prefill on (V0; V1 always chunks)')
     .option('--no-enable-chunked-prefill', 'chunked prefill off (V0)')
+    .option('--speculative-config <json>', 'speculative decoding, as vLLM: {"method":"ngram","num_speculative_tokens":k,...} (V1)', jsonObjectArg)
     .option('--seed <n>', 'seed of the engine and the workload', intArg, 0);
 }
 
@@ -108,7 +128,7 @@ export function addDatasetFlags(cmd: Command, defaults: { numPrompts: number; in
  */
 export function engineArgsOf(f: EngineFlags): EngineArgs {
   const a: Record<string, unknown> = { seed: f.seed };
-  for (const k of ['model', 'loadFormat', 'engineVersion', 'device', 'dtype', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen', 'numGpuBlocks', 'blockSize', 'enablePrefixCaching', 'enableChunkedPrefill'] as const) {
+  for (const k of ['model', 'loadFormat', 'engineVersion', 'device', 'dtype', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen', 'numGpuBlocks', 'blockSize', 'enablePrefixCaching', 'enableChunkedPrefill', 'speculativeConfig'] as const) {
     if (f[k] !== undefined) a[k] = f[k];
   }
   return a as EngineArgs;

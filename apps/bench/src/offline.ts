@@ -18,6 +18,8 @@ export interface OfflineResult {
   readonly numCachedTokens: number;
   readonly numPreemptions: number;
   readonly numSteps: number;
+  /** Speculative decoding in this run: draft tokens proposed, accepted, and the acceptance rate (0 without speculation). */
+  readonly specDecoding: { readonly numDraftTokens: number; readonly numAcceptedTokens: number; readonly acceptanceRate: number };
 }
 
 let runCounter = 0;
@@ -31,7 +33,10 @@ let runCounter = 0;
  * @returns throughputs, TTFT, cache and preemption counts
  */
 export async function runOffline(engine: LLMEngine, requests: readonly BenchRequest[], onProgress?: (done: number) => void): Promise<OfflineResult> {
-  const before = engine.getSchedulerStats()?.numPreemptions ?? 0;
+  const statsBefore = engine.getSchedulerStats();
+  const before = statsBefore?.numPreemptions ?? 0;
+  const draftsBefore = statsBefore?.specDecoding.numDraftTokens ?? 0;
+  const acceptedBefore = statsBefore?.specDecoding.numAcceptedTokens ?? 0;
   const tag = `b${runCounter++}`;
   const start = performance.now();
   const firstToken = new Map<string, number>();
@@ -59,6 +64,9 @@ export async function runOffline(engine: LLMEngine, requests: readonly BenchRequ
     onProgress?.(done);
   }
   const elapsedS = (performance.now() - start) / 1000;
+  const statsAfter = engine.getSchedulerStats();
+  const numDraftTokens = (statsAfter?.specDecoding.numDraftTokens ?? 0) - draftsBefore;
+  const numAcceptedTokens = (statsAfter?.specDecoding.numAcceptedTokens ?? 0) - acceptedBefore;
   return {
     numRequests: requests.length,
     elapsedS,
@@ -70,8 +78,9 @@ export async function runOffline(engine: LLMEngine, requests: readonly BenchRequ
     totalTokenThroughput: (inputTokens + outputTokens) / elapsedS,
     ttftMs: summarize([...firstToken.values()]),
     numCachedTokens: cached,
-    numPreemptions: (engine.getSchedulerStats()?.numPreemptions ?? 0) - before,
+    numPreemptions: (statsAfter?.numPreemptions ?? 0) - before,
     numSteps: steps,
+    specDecoding: { numDraftTokens, numAcceptedTokens, acceptanceRate: numDraftTokens > 0 ? numAcceptedTokens / numDraftTokens : 0 },
   };
 }
 

@@ -40,8 +40,8 @@ export async function runThroughput(o: ThroughputOptions, log: (s: string) => vo
     };
     log(
       textTable(
-        ['requests', 'elapsed s', 'req/s', 'input tok/s', 'output tok/s', 'total tok/s', 'cached tok', 'preemptions'],
-        [[r.numRequests, r.elapsedS, r.requestThroughput, r.inputThroughput, r.outputThroughput, r.totalTokenThroughput, r.numCachedTokens, r.numPreemptions]],
+        ['requests', 'elapsed s', 'req/s', 'input tok/s', 'output tok/s', 'total tok/s', 'cached tok', 'preemptions', 'draft acceptance'],
+        [[r.numRequests, r.elapsedS, r.requestThroughput, r.inputThroughput, r.outputThroughput, r.totalTokenThroughput, r.numCachedTokens, r.numPreemptions, r.specDecoding.acceptanceRate]],
       ),
     );
     if (o.outputJson !== undefined) writeJson(o.outputJson, report);
