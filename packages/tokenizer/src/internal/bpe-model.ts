@@ -59,12 +59,17 @@ export class BpeModel {
     this.unkId = spec.unk_token != null ? (this.lookup(spec.unk_token) ?? -1) : -1;
     this.pairs = new PairTable(merges.length / 2);
     const prefixLength = this.prefix.length;
+    // Vocabularies mostly number merged tokens in merge order, so the id after the previous merge's result is
+    // checked first: a sequential read instead of a hash probe (token strings are distinct, so a match is the id).
+    let im = -1;
     for (let rank = 0; rank < merges.length / 2; rank++) {
       const a = merges[2 * rank]!;
       const b = merges[2 * rank + 1]!;
       const ia = table.get(a);
       const ib = table.get(b);
-      const im = table.getConcat(a, prefixLength > 0 && b.startsWith(this.prefix) ? b.slice(prefixLength) : b);
+      const tail = prefixLength > 0 && b.startsWith(this.prefix) ? b.slice(prefixLength) : b;
+      const next = idToToken[im + 1];
+      im = next !== undefined && next.length === a.length + tail.length && next.startsWith(a) && next.endsWith(tail) ? im + 1 : table.getConcat(a, tail);
       if (ia < 0 || ib < 0 || im < 0) malformed(`merge ${rank} uses a token missing from the vocabulary`, [a, b]);
       this.pairs.set(ia, ib, rank, im);
     }

@@ -1,51 +1,48 @@
 /**
  * Open-addressing hash table from a pair of token ids to a merge: its rank and the id it produces.
- * Four parallel Int32Arrays, so a 450k-merge table costs about 16 MB and no per-entry objects.
+ * One Int32Array of four-int slots (left, right, rank, merged), so a probe touches one cache line and a
+ * 450k-merge table costs 16 MB with no per-entry objects.
  */
 export class PairTable {
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  /** Merge rank per slot; -1 marks an empty slot. */
-  readonly rank: Int32Array;
-  /** Id of the merged token per slot. */
-  readonly merged: Int32Array;
+  /** Slot `s` holds left, right, rank, merged at `4s`..`4s+3`; rank -1 marks an empty slot. */
+  readonly data: Int32Array;
   private readonly mask: number;
 
   /** @param capacityHint the number of merges that will be inserted */
   constructor(capacityHint: number) {
     let size = 16;
     while (size < capacityHint * 2) size <<= 1;
-    this.left = new Int32Array(size);
-    this.right = new Int32Array(size);
-    this.rank = new Int32Array(size).fill(-1);
-    this.merged = new Int32Array(size);
+    this.data = new Int32Array(size * 4);
+    for (let s = 2; s < this.data.length; s += 4) this.data[s] = -1;
     this.mask = size - 1;
   }
 
+  /** @returns the offset in {@link PairTable.data} of the slot holding (a, b), or of the empty slot where it would go */
   private slotOf(a: number, b: number): number {
     // Mix both ids into every bit before masking: the low bits of a plain product depend only on the ids' low bits.
     let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
     h = (h ^ (h >>> 12)) & this.mask;
-    const { rank, left, right, mask } = this;
-    while (rank[h] !== -1 && (left[h] !== a || right[h] !== b)) h = (h + 1) & mask;
-    return h;
+    const { data, mask } = this;
+    while (data[4 * h + 2] !== -1 && (data[4 * h] !== a || data[4 * h + 1] !== b)) h = (h + 1) & mask;
+    return 4 * h;
   }
 
   /** Inserts a merge unless the pair is already present (the first, lowest rank wins, as in HF). */
   set(a: number, b: number, rank: number, merged: number): void {
-    const h = this.slotOf(a, b);
-    if (this.rank[h] !== -1) return;
-    this.left[h] = a;
-    this.right[h] = b;
-    this.rank[h] = rank;
-    this.merged[h] = merged;
+    const s = this.slotOf(a, b);
+    const data = this.data;
+    if (data[s + 2] !== -1) return;
+    data[s] = a;
+    data[s + 1] = b;
+    data[s + 2] = rank;
+    data[s + 3] = merged;
   }
 
-  /** @returns the slot holding the merge of (a, b), or -1 when they do not merge */
+  /** @returns the offset of the slot holding the merge of (a, b) (its rank at +2, merged id at +3), or -1 */
   find(a: number, b: number): number {
-    const h = this.slotOf(a, b);
-    return this.rank[h] === -1 ? -1 : h;
+    const s = this.slotOf(a, b);
+    return this.data[s + 2] === -1 ? -1 : s;
   }
 }
 
@@ -63,21 +60,21 @@ export function mergeSymbols(table: PairTable, syms: Int32Array, n: number): num
 }
 
 function mergeSmall(table: PairTable, syms: Int32Array, n: number): number {
-  const { rank, merged } = table;
+  const data = table.data;
   while (n > 1) {
     let best = 0x7fffffff;
     let bestPos = -1;
     let bestSlot = -1;
     for (let i = 0; i < n - 1; i++) {
       const slot = table.find(syms[i]!, syms[i + 1]!);
-      if (slot >= 0 && rank[slot]! < best) {
-        best = rank[slot]!;
+      if (slot >= 0 && data[slot + 2]! < best) {
+        best = data[slot + 2]!;
         bestPos = i;
         bestSlot = slot;
       }
     }
     if (bestPos < 0) break;
-    syms[bestPos] = merged[bestSlot]!;
+    syms[bestPos] = data[bestSlot + 3]!;
     syms.copyWithin(bestPos + 1, bestPos + 2, n);
     n--;
   }
@@ -85,7 +82,7 @@ function mergeSmall(table: PairTable, syms: Int32Array, n: number): number {
 }
 
 function mergeLarge(table: PairTable, syms: Int32Array, n: number): number {
-  const { rank, merged } = table;
+  const data = table.data;
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -127,7 +124,7 @@ function mergeLarge(table: PairTable, syms: Int32Array, n: number): number {
   };
   for (let i = 0; i + 1 < n; i++) {
     const slot = table.find(syms[i]!, syms[i + 1]!);
-    if (slot >= 0) push(rank[slot]! * POS_SCALE + i);
+    if (slot >= 0) push(data[slot + 2]! * POS_SCALE + i);
   }
   while (size > 0) {
     const key = pop();
@@ -137,8 +134,8 @@ function mergeLarge(table: PairTable, syms: Int32Array, n: number): number {
     // Stale entry: the symbol was absorbed, or its pair changed since the push.
     if (syms[pos] === -1 || nx === -1) continue;
     const slot = table.find(syms[pos]!, syms[nx]!);
-    if (slot < 0 || rank[slot] !== r) continue;
-    syms[pos] = merged[slot]!;
+    if (slot < 0 || data[slot + 2] !== r) continue;
+    syms[pos] = data[slot + 3]!;
     syms[nx] = -1;
     const after = next[nx]!;
     next[pos] = after;
@@ -146,11 +143,11 @@ function mergeLarge(table: PairTable, syms: Int32Array, n: number): number {
     const before = prev[pos]!;
     if (before !== -1) {
       const s = table.find(syms[before]!, syms[pos]!);
-      if (s >= 0) push(rank[s]! * POS_SCALE + before);
+      if (s >= 0) push(data[s + 2]! * POS_SCALE + before);
     }
     if (after !== -1) {
       const s = table.find(syms[pos]!, syms[after]!);
-      if (s >= 0) push(rank[s]! * POS_SCALE + pos);
+      if (s >= 0) push(data[s + 2]! * POS_SCALE + pos);
     }
   }
   let m = 0;

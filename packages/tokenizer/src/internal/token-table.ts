@@ -4,7 +4,7 @@
  * without building the concatenation.
  */
 export class TokenTable {
-  /** id + 1 per slot; 0 marks an empty slot. */
+  /** Slot `s` holds id + 1 at `2s` (0 marks an empty slot) and the token's hash at `2s+1`, so probes past other tokens never touch their strings. */
   private readonly slots: Int32Array;
   private readonly mask: number;
 
@@ -12,22 +12,28 @@ export class TokenTable {
   constructor(private readonly tokens: readonly (string | undefined)[]) {
     let size = 16;
     while (size < tokens.length * 2) size <<= 1;
-    this.slots = new Int32Array(size);
-    this.mask = size - 1;
+    const slots = new Int32Array(size * 2);
+    const mask = size - 1;
     for (let id = 0; id < tokens.length; id++) {
       const token = tokens[id];
       if (token === undefined) continue;
-      let h = finish(fnv(token, FNV_OFFSET)) & this.mask;
-      while (this.slots[h] !== 0) h = (h + 1) & this.mask;
-      this.slots[h] = id + 1;
+      const hash = finish(fnv(token, FNV_OFFSET));
+      let h = hash & mask;
+      while (slots[2 * h] !== 0) h = (h + 1) & mask;
+      slots[2 * h] = id + 1;
+      slots[2 * h + 1] = hash;
     }
+    this.slots = slots;
+    this.mask = mask;
   }
 
   /** @returns the id of `token`, or -1 */
   get(token: string): number {
     const { slots, mask, tokens } = this;
-    for (let h = finish(fnv(token, FNV_OFFSET)) & mask; slots[h] !== 0; h = (h + 1) & mask) {
-      const id = slots[h]! - 1;
+    const hash = finish(fnv(token, FNV_OFFSET));
+    for (let h = hash & mask; slots[2 * h] !== 0; h = (h + 1) & mask) {
+      if (slots[2 * h + 1] !== hash) continue;
+      const id = slots[2 * h]! - 1;
       if (tokens[id] === token) return id;
     }
     return -1;
@@ -37,8 +43,10 @@ export class TokenTable {
   getConcat(a: string, b: string): number {
     const { slots, mask, tokens } = this;
     const length = a.length + b.length;
-    for (let h = finish(fnv(b, fnv(a, FNV_OFFSET))) & mask; slots[h] !== 0; h = (h + 1) & mask) {
-      const id = slots[h]! - 1;
+    const hash = finish(fnv(b, fnv(a, FNV_OFFSET)));
+    for (let h = hash & mask; slots[2 * h] !== 0; h = (h + 1) & mask) {
+      if (slots[2 * h + 1] !== hash) continue;
+      const id = slots[2 * h]! - 1;
       const t = tokens[id]!;
       if (t.length === length && t.startsWith(a) && t.endsWith(b)) return id;
     }
