@@ -43,6 +43,28 @@ describe('BPE model options', () => {
     expect(bytes.encode('ü')).toEqual([1]);
   });
 
+  it('loads the same merges from JSON text (spans, escapes, both layouts) as from a parsed object', () => {
+    // Merged ids out of merge order (the sequential guess misses), tokens holding JSON escapes, a prefix.
+    const vocab = { a: 0, '"': 1, '\\': 2, b: 3, 'a"': 4, '"\\': 5, ab: 6, 'a"\\': 7, '##b': 8 };
+    const cases = [
+      { vocab, merges: ['a b', 'a "', '" \\', 'a" \\'] },
+      { vocab, merges: [['a', 'b'], ['a', '"'], ['"', '\\'], ['a"', '\\']] },
+      { vocab, merges: [['a', '##b']], continuing_subword_prefix: '##' },
+    ];
+    for (const model of cases) {
+      const json = { model: { type: 'BPE', ...model } };
+      const fromObject = Tokenizer.fromJSON(json);
+      for (const text of [JSON.stringify(json), JSON.stringify(json, null, 2)]) {
+        const fromText = Tokenizer.fromJSON(text);
+        for (const input of ['ab', 'a"\\', '"\\a"', 'ba"']) expect(fromText.encode(input)).toEqual(fromObject.encode(input));
+      }
+    }
+    expect(Tokenizer.fromJSON(JSON.stringify({ model: { type: 'BPE', ...cases[0] } })).encode('a"\\ab')).toEqual([7, 6]);
+    expect(Tokenizer.fromJSON(JSON.stringify({ model: { type: 'BPE', ...cases[2] } })).encode('ab')).toEqual([6]);
+    const missing = JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [['a', 'b']] } });
+    expect(() => Tokenizer.fromJSON(missing)).toThrow(/merge 0 uses a token missing from the vocabulary/);
+  });
+
   it('ignore_merges takes a whole word found in the vocabulary', () => {
     const chars = ['a', 'b', 'c', 'ab', 'abc'];
     expect(charTokenizer(chars, { model: { merges: ['a b'], ignore_merges: false } }).encode('abc')).toEqual([3, 2]);

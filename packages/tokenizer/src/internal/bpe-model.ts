@@ -1,7 +1,8 @@
 import { malformed, unsupported } from '../errors.js';
 import { BYTE_TO_CHAR, detach, utf8Encode } from './byte-level.js';
 import { PairTable, mergeSymbols } from './pair-table.js';
-import { TokenTable } from './token-table.js';
+import { MergeListBuilder, mergeHalf, type MergeList } from './merge-list.js';
+import { TokenTable, spansEqual } from './token-table.js';
 import type { ModelTables } from './tokenizer-json.js';
 
 const META = 0x2581;
@@ -57,22 +58,7 @@ export class BpeModel {
     this.ignoreMerges = spec.ignore_merges === true;
     this.fuseUnk = spec.fuse_unk === true;
     this.unkId = spec.unk_token != null ? (this.lookup(spec.unk_token) ?? -1) : -1;
-    this.pairs = new PairTable(merges.length / 2);
-    const prefixLength = this.prefix.length;
-    // Vocabularies mostly number merged tokens in merge order, so the id after the previous merge's result is
-    // checked first: a sequential read instead of a hash probe (token strings are distinct, so a match is the id).
-    let im = -1;
-    for (let rank = 0; rank < merges.length / 2; rank++) {
-      const a = merges[2 * rank]!;
-      const b = merges[2 * rank + 1]!;
-      const ia = table.get(a);
-      const ib = table.get(b);
-      const tail = prefixLength > 0 && b.startsWith(this.prefix) ? b.slice(prefixLength) : b;
-      const next = idToToken[im + 1];
-      im = next !== undefined && next.length === a.length + tail.length && next.startsWith(a) && next.endsWith(tail) ? im + 1 : table.getConcat(a, tail);
-      if (ia < 0 || ib < 0 || im < 0) malformed(`merge ${rank} uses a token missing from the vocabulary`, [a, b]);
-      this.pairs.set(ia, ib, rank, im);
-    }
+    this.pairs = buildPairTable(table, idToToken, merges, this.prefix);
     for (let b = 0; b < 256; b++) this.byteToId[b] = this.lookup(BYTE_TO_CHAR[b]!) ?? -1;
     if (spec.byte_fallback === true) {
       const ids = new Int32Array(256);
@@ -213,6 +199,42 @@ export class BpeModel {
   }
 }
 
+/**
+ * Resolves every merge to (left id, right id, rank, merged id). Spans of the file's text are looked up without
+ * building strings; vocabularies mostly number merged tokens in merge order, so the id after the previous
+ * merge's result is checked first (a sequential read instead of a hash probe; tokens are distinct, so a match
+ * is the id).
+ * @throws {TokenizerError} `invalid_tokenizer_json` when a merge uses a token missing from the vocabulary
+ */
+function buildPairTable(table: TokenTable, idToToken: readonly (string | undefined)[], merges: MergeList, prefix: string): PairTable {
+  const pairs = new PairTable(merges.count);
+  const { spans, text } = merges;
+  let im = -1;
+  for (let rank = 0; rank < merges.count; rank++) {
+    const as = spans[4 * rank]!;
+    const ae = spans[4 * rank + 1]!;
+    const bs = spans[4 * rank + 2]!;
+    const be = spans[4 * rank + 3]!;
+    let ia: number;
+    let ib: number;
+    if (as >= 0 && bs >= 0 && prefix === '') {
+      ia = table.idOfSpans(text, as, ae, 0, 0);
+      ib = table.idOfSpans(text, bs, be, 0, 0);
+      const next = idToToken[im + 1];
+      im = next !== undefined && spansEqual(next, text, as, ae, bs, be) ? im + 1 : table.idOfSpans(text, as, ae, bs, be);
+    } else {
+      const a = mergeHalf(merges, 2 * rank);
+      const b = mergeHalf(merges, 2 * rank + 1);
+      ia = table.idOfSpans(a, 0, a.length, 0, 0);
+      ib = table.idOfSpans(b, 0, b.length, 0, 0);
+      im = table.getConcat(a, prefix !== '' && b.startsWith(prefix) ? b.slice(prefix.length) : b);
+    }
+    if (ia < 0 || ib < 0 || im < 0) malformed(`merge ${rank} uses a token missing from the vocabulary`, [mergeHalf(merges, 2 * rank), mergeHalf(merges, 2 * rank + 1)]);
+    pairs.set(ia, ib, rank, im);
+  }
+  return pairs;
+}
+
 /** The vocabulary and merges of a parsed `model` section, in the shape {@link parseTokenizerJson} reads them. */
 function readTables(spec: Record<string, any>): ModelTables {
   if (typeof spec.vocab !== 'object' || spec.vocab === null) malformed('model.vocab must be an object', spec.vocab);
@@ -223,16 +245,19 @@ function readTables(spec: Record<string, any>): ModelTables {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) malformed(`model.vocab[${JSON.stringify(token)}] must be a non-negative integer id`, id);
     idToToken[id] = token;
   }
-  const merges: string[] = [];
+  const merges = new MergeListBuilder('');
   for (const [rank, merge] of ((spec.merges ?? []) as (string | [string, string])[]).entries()) {
     if (typeof merge === 'string') {
       const space = merge.indexOf(' ', 1);
       if (space < 0) malformed(`merge ${rank} must be "left right"`, merge);
-      merges.push(merge.slice(0, space), merge.slice(space + 1));
-    } else if (Array.isArray(merge) && merge.length === 2) merges.push(String(merge[0]), String(merge[1]));
-    else malformed(`merge ${rank} must be "left right" or [left, right]`, merge);
+      merges.string(merge.slice(0, space));
+      merges.string(merge.slice(space + 1));
+    } else if (Array.isArray(merge) && merge.length === 2) {
+      merges.string(String(merge[0]));
+      merges.string(String(merge[1]));
+    } else malformed(`merge ${rank} must be "left right" or [left, right]`, merge);
   }
-  return { idToToken, merges };
+  return { idToToken, merges: merges.finish() };
 }
 
 function finish(m: number, syms: Int32Array): number | Int32Array {

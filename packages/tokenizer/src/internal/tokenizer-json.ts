@@ -1,12 +1,13 @@
 import { malformed } from '../errors.js';
 import { detach } from './byte-level.js';
+import { MergeListBuilder, type MergeList } from './merge-list.js';
 
 /** The model's vocabulary and merges, read from the text of `tokenizer.json` without building JSON objects. */
 export interface ModelTables {
   /** Token string per id (holes where the vocabulary skips ids). */
   readonly idToToken: (string | undefined)[];
-  /** Merges as a flat list: left0, right0, left1, right1, ... */
-  readonly merges: string[];
+  /** The merges, in rank order. */
+  readonly merges: MergeList;
 }
 
 /** A parsed `tokenizer.json`: everything but the big tables through `JSON.parse`, the tables read directly. */
@@ -30,7 +31,7 @@ class Reader {
 
   expect(ch: string): void {
     this.ws();
-    if (this.text[this.i] !== ch) malformed(`expected "${ch}" at offset ${this.i}`, this.text.slice(this.i, this.i + 30));
+    if (this.text.charCodeAt(this.i) !== ch.charCodeAt(0)) malformed(`expected "${ch}" at offset ${this.i}`, this.text.slice(this.i, this.i + 30));
     this.i++;
   }
 
@@ -39,6 +40,19 @@ class Reader {
     const t = this.text;
     if (t.charCodeAt(this.i) !== 0x22) malformed(`expected a string at offset ${this.i}`, t.slice(this.i, this.i + 30));
     const start = this.i + 1;
+    // Nearly every string has no escape: one pass finds its end, and it is sliced as is.
+    let k = start;
+    for (let c = t.charCodeAt(k); c !== 0x22; c = t.charCodeAt(++k)) {
+      if (c === 0x5c) return this.escapedString(start);
+      if (Number.isNaN(c)) malformed('unterminated string', t.slice(start, start + 30));
+    }
+    this.i = k + 1;
+    return t.slice(start, k);
+  }
+
+  /** Reads a JSON string holding escapes, from just after its opening quote. */
+  private escapedString(start: number): string {
+    const t = this.text;
     let end = t.indexOf('"', start);
     for (;;) {
       if (end < 0) malformed('unterminated string', t.slice(start, start + 30));
@@ -113,35 +127,72 @@ class Reader {
     return out;
   }
 
-  merges(): string[] {
-    const out: string[] = [];
+  /** Adds the JSON string at the current quote to `out`: as a span of the text unless it holds escapes. */
+  private stringInto(out: MergeListBuilder): void {
+    const t = this.text;
+    const start = this.i + 1;
+    let k = start;
+    if (t.charCodeAt(this.i) === 0x22) {
+      for (let c = t.charCodeAt(k); c !== 0x22; c = t.charCodeAt(++k)) {
+        if (c === 0x5c || Number.isNaN(c)) {
+          out.string(this.string());
+          return;
+        }
+      }
+      this.i = k + 1;
+      out.span(start, k);
+    } else out.string(this.string());
+  }
+
+  /** Adds a `"left right"` merge to `out`: two spans of the text unless it holds escapes. */
+  private spacedInto(out: MergeListBuilder): void {
+    const t = this.text;
+    const start = this.i + 1;
+    let space = -1;
+    let k = start;
+    for (let c = t.charCodeAt(k); c !== 0x22; c = t.charCodeAt(++k)) {
+      if (c === 0x5c || Number.isNaN(c)) {
+        const merge = this.string();
+        const at = merge.indexOf(' ', 1);
+        if (at < 0) malformed(`merge ${out.length / 2} must be "left right"`, merge);
+        out.string(merge.slice(0, at));
+        out.string(merge.slice(at + 1));
+        return;
+      }
+      if (c === 0x20 && space < 0 && k > start) space = k;
+    }
+    if (space < 0) malformed(`merge ${out.length / 2} must be "left right"`, t.slice(start, k));
+    out.span(start, space);
+    out.span(space + 1, k);
+    this.i = k + 1;
+  }
+
+  merges(): MergeList {
+    const out = new MergeListBuilder(this.text);
     const t = this.text;
     this.expect('[');
     this.ws();
-    if (t[this.i] === ']') {
+    if (t.charCodeAt(this.i) === 0x5d) {
       this.i++;
-      return out;
+      return out.finish();
     }
     for (;;) {
       this.ws();
-      if (t[this.i] === '[') {
+      const open = t.charCodeAt(this.i);
+      if (open === 0x5b) {
         this.i++;
         this.ws();
-        out.push(this.string());
+        this.stringInto(out);
         this.expect(',');
         this.ws();
-        out.push(this.string());
+        this.stringInto(out);
         this.expect(']');
-      } else {
-        const merge = this.string();
-        const space = merge.indexOf(' ', 1);
-        if (space < 0) malformed(`merge ${out.length / 2} must be "left right"`, merge);
-        out.push(merge.slice(0, space), merge.slice(space + 1));
-      }
+      } else if (open === 0x22) this.spacedInto(out);
+      else malformed(`merge ${out.length / 2} must be "left right" or [left, right]`, t.slice(this.i, this.i + 30));
       this.ws();
-      const c = t[this.i++];
-      if (c === ']') return out;
-      if (c !== ',') malformed(`expected "," or "]" in merges at offset ${this.i - 1}`, t.slice(this.i - 1, this.i + 30));
+      const c = t.charCodeAt(this.i++);
+      if (c === 0x5d) return out.finish();
+      if (c !== 0x2c) malformed(`expected "," or "]" in merges at offset ${this.i - 1}`, t.slice(this.i - 1, this.i + 30));
     }
   }
 }
@@ -157,7 +208,7 @@ export function parseTokenizerJson(text: string): ParsedTokenizerJson {
   let vocabSpan: [number, number] | null = null;
   let mergesSpan: [number, number] | null = null;
   let idToToken: (string | undefined)[] = [];
-  let merges: string[] = [];
+  let merges: MergeList = new MergeListBuilder(text).finish();
   try {
     const r = new Reader(text);
     for (const key of r.keys()) {
