@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SchedulerStats } from '@vllm-ts/core';
+import { makeEmptySchedulerStats, type SchedulerStats } from '@vllm-ts/core';
 import type { EngineIterationStats, ServerEngine, ServerEngineConfig } from './engine-types.js';
 
 /** Buckets of vLLM's `vllm:time_to_first_token_seconds` (seconds). */
@@ -20,15 +20,7 @@ const FINISH_REASONS = ['stop', 'length', 'abort', 'error'] as const;
 /** Cumulative scheduler counters mirrored by Prometheus counters of the same key. */
 type CumulativeKey = 'queries' | 'hits' | 'preemptions' | 'drafts' | 'draftTokens' | 'acceptedTokens';
 
-const IDLE_STATS: SchedulerStats = {
-  numRunningReqs: 0,
-  numWaitingReqs: 0,
-  numSwappedReqs: 0,
-  kvCacheUsage: 0,
-  prefixCache: { queries: 0, hits: 0, preemptedQueries: 0, preemptedHits: 0, resets: 0 },
-  numPreemptions: 0,
-  specDecoding: { numDrafts: 0, numDraftTokens: 0, numAcceptedTokens: 0, numAcceptedTokensPerPos: [] },
-};
+const IDLE_STATS: SchedulerStats = makeEmptySchedulerStats();
 
 /** The engine's last stats; before its first step (or after it stopped) nothing runs. */
 function currentStats(engine: ServerEngine): SchedulerStats {

@@ -14,6 +14,7 @@ export { makeEmptySchedulerOutput, emptyKVCacheOps } from './scheduler-output.js
 export type { SchedulerOutput, NewRequestData, CachedRequestData, KVCacheOps } from './scheduler-output.js';
 export type { ModelRunnerOutput, Logprob, TokenLogprobs, PromptLogprobsChunk } from './model-runner-output.js';
 export type { EngineCoreOutput, RequestEvent } from './engine-core-output.js';
+export { makeEmptySchedulerStats } from './scheduler-stats.js';
 export type { SchedulerStats, PrefixCacheStats, SpecDecodingStats } from './scheduler-stats.js';
 export type {
   KVCacheManager,

@@ -18,6 +18,7 @@ it('exports exactly the documented surface', async () => {
       "invariant",
       "isFinished",
       "makeEmptySchedulerOutput",
+      "makeEmptySchedulerStats",
       "requestId",
       "requestStatusName",
       "resolveSamplingParams",

@@ -35,3 +35,19 @@ export interface SchedulerStats {
   readonly numPreemptions: number;
   readonly specDecoding: SpecDecodingStats;
 }
+
+/**
+ * Stats of a scheduler with no requests and no history: every gauge and counter at zero.
+ * A fresh object each call (callers may spread and override fields).
+ */
+export function makeEmptySchedulerStats(): SchedulerStats {
+  return {
+    numRunningReqs: 0,
+    numWaitingReqs: 0,
+    numSwappedReqs: 0,
+    kvCacheUsage: 0,
+    prefixCache: { queries: 0, hits: 0, preemptedQueries: 0, preemptedHits: 0, resets: 0 },
+    numPreemptions: 0,
+    specDecoding: { numDrafts: 0, numDraftTokens: 0, numAcceptedTokens: 0, numAcceptedTokensPerPos: [] },
+  };
+}

@@ -3,7 +3,7 @@
 // so the server's own behaviour can be pinned without a model. The real engine is tested in
 // server-e2e.test.ts.
 import type { SamplingParams, SchedulerStats, TokenLogprobs } from '@vllm-ts/core';
-import { VllmError } from '@vllm-ts/core';
+import { makeEmptySchedulerStats, VllmError } from '@vllm-ts/core';
 import type {
   ChatTemplateMessage,
   EngineIterationStats,
@@ -189,15 +189,7 @@ export class FakeEngine implements ServerEngine {
 }
 
 function stats(running: number, numBlocks: number): SchedulerStats {
-  return {
-    numRunningReqs: running,
-    numWaitingReqs: 0,
-    numSwappedReqs: 0,
-    kvCacheUsage: numBlocks > 0 ? Math.min(1, running / numBlocks) : 0,
-    prefixCache: { queries: 0, hits: 0, preemptedQueries: 0, preemptedHits: 0, resets: 0 },
-    numPreemptions: 0,
-    specDecoding: { numDrafts: 0, numDraftTokens: 0, numAcceptedTokens: 0, numAcceptedTokensPerPos: [] },
-  };
+  return { ...makeEmptySchedulerStats(), numRunningReqs: running, kvCacheUsage: numBlocks > 0 ? Math.min(1, running / numBlocks) : 0 };
 }
 
 function seed(s: number | null, ids: readonly number[], index: number): () => number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestId, resolveSamplingParams } from '@vllm-ts/core';
+import { makeEmptySchedulerStats, requestId, resolveSamplingParams } from '@vllm-ts/core';
 import type { EngineCoreOutput, SamplingParamsInit, SchedulerStats } from '@vllm-ts/core';
 import { OutputProcessor, fanOut } from './output-processor.js';
 import type { OutputKind } from './request-output.js';
@@ -11,15 +11,7 @@ const detok = ({ skipSpecialTokens }: { skipSpecialTokens: boolean }) => ({
   push: (ids: readonly number[]) => ids.map((i) => (i === 0 && skipSpecialTokens ? '' : PIECES[i]!)).join(''),
 });
 
-const STATS: SchedulerStats = {
-  numRunningReqs: 0,
-  numWaitingReqs: 0,
-  numSwappedReqs: 0,
-  kvCacheUsage: 0,
-  prefixCache: { queries: 0, hits: 0, preemptedQueries: 0, preemptedHits: 0, resets: 0 },
-  numPreemptions: 0,
-  specDecoding: { numDrafts: 0, numDraftTokens: 0, numAcceptedTokens: 0, numAcceptedTokensPerPos: [] },
-};
+const STATS: SchedulerStats = makeEmptySchedulerStats();
 
 function out(id: string, tokens: number[], extra: Partial<EngineCoreOutput> = {}): EngineCoreOutput {
   return {
