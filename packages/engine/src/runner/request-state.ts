@@ -1,5 +1,13 @@
-import { invariant, type CachedRequestData, type NewRequestData, type RequestId, type SamplingParamsData } from '@vllm-ts/core';
+import {
+  invariant,
+  type CachedRequestData,
+  type NewRequestData,
+  type RequestId,
+  type SamplingParamsData,
+  type SchedulerOutput,
+} from '@vllm-ts/core';
 import { RandomGenerator } from '../sample/random-generator.js';
+import type { ScheduledRequest } from './forward-batch-builder.js';
 
 /** What the runner remembers about one request between steps (vLLM's `CachedRequestState`). */
 export interface RequestState {
@@ -17,6 +25,18 @@ export interface RequestState {
   preempted: boolean;
   /** First prompt position whose logits have not yet produced prompt logprobs. */
   promptLogprobsNext: number;
+}
+
+/** A request sampled for the first time this step from its parent's last row (V0 `n > 1` forks). */
+export interface ForkedRequest {
+  readonly child: RequestState;
+  readonly parent: RequestId;
+}
+
+/** The requests one step computes, in batch order, after the step's diffs were applied. */
+export interface AppliedStep {
+  readonly scheduled: ScheduledRequest[];
+  readonly forks: ForkedRequest[];
 }
 
 /**
@@ -108,5 +128,30 @@ export class RequestStates {
     }
     s.numComputedTokens = data.numComputedTokens;
     return s;
+  }
+
+  /**
+   * Applies one step's request diffs (finished, preempted, new, cached) and lists the requests
+   * that compute tokens, in the scheduler's order. Block moves (`kvCacheOps`) are the caller's.
+   * @param so the scheduler's output
+   * @returns the scheduled requests and the forks to sample from their parents
+   */
+  applySchedulerOutput(so: SchedulerOutput): AppliedStep {
+    this.remove(so.finishedReqIds);
+    this.preempt(so.preemptedReqIds);
+    const forks: ForkedRequest[] = [];
+    for (const req of so.scheduledNewReqs) {
+      const state = this.addNew(req);
+      if (req.forkedFrom !== null) forks.push({ child: state, parent: req.forkedFrom });
+    }
+    for (const req of so.scheduledCachedReqs) this.applyCached(req);
+    const scheduled: ScheduledRequest[] = [];
+    for (const [id, n] of so.numScheduledTokens) {
+      if (n === 0) continue;
+      const state = this.get(id);
+      invariant(!state.preempted, () => `request ${id} is scheduled while preempted`);
+      scheduled.push({ state, numScheduledTokens: n, drafts: so.scheduledSpecDecodeTokens.get(id) ?? [] });
+    }
+    return { scheduled, forks };
   }
 }
