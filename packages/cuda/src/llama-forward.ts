@@ -1,6 +1,6 @@
 import { InvalidArgumentError, invariant } from '@vllm-ts/core';
 import { DeviceTensor } from './device-tensor.js';
-import type { FloatDType } from './dtype.js';
+import { dtypeSize, type FloatDType } from './dtype.js';
 import type { HostData } from './device-tensor.js';
 import { checkInt } from './internal/check.js';
 import { decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill, writeKvCache } from './ops/attention.js';
@@ -27,6 +27,10 @@ export interface LlamaConfig {
   readonly maxPosition: number;
   /** Qwen3: RMSNorm over each head of q and k before RoPE. */
   readonly qkNorm?: boolean;
+  /** Biases on the q, k and v projections (Qwen2; Llama with `attention_bias`). */
+  readonly qkvBias?: boolean;
+  /** A bias on the output projection (Llama with `attention_bias`). */
+  readonly oBias?: boolean;
 }
 
 /** One decoder layer's weights, PyTorch Linear layout ([out, in]), row-major host data. */
@@ -42,6 +46,12 @@ export interface LlamaLayerWeights {
   readonly downProj: HostData;
   readonly qNorm?: HostData;
   readonly kNorm?: HostData;
+  /** Present when the config has `qkvBias`. */
+  readonly qBias?: HostData;
+  readonly kBias?: HostData;
+  readonly vBias?: HostData;
+  /** Present when the config has `oBias`. */
+  readonly oBias?: HostData;
 }
 
 /** All weights as host arrays: float values, or raw 16-bit patterns (Uint16Array) of the model dtype. */
@@ -60,7 +70,10 @@ export interface LlamaForwardOptions {
   readonly maxNumTokens: number;
   /** Most sequences one step may hold. */
   readonly maxNumSeqs: number;
-  readonly numBlocks: number;
+  /** Most logits rows one step computes (default `maxNumSeqs`; more with draft tokens). */
+  readonly maxNumLogits?: number;
+  /** KV blocks to allocate now; 0 or absent: call {@link LlamaForward.allocateKvCache} later. */
+  readonly numBlocks?: number;
   readonly blockSize: number;
   /** Block-table width: the longest sequence is maxBlocksPerSeq * blockSize tokens. */
   readonly maxBlocksPerSeq: number;
@@ -101,18 +114,22 @@ interface LayerOnDevice {
   down: DeviceTensor;
   qNorm: DeviceTensor | null;
   kNorm: DeviceTensor | null;
-  keyCache: DeviceTensor;
-  valueCache: DeviceTensor;
+  qkvBias: DeviceTensor | null;
+  oBias: DeviceTensor | null;
+  keyCache: DeviceTensor | null;
+  valueCache: DeviceTensor | null;
 }
 
 function concatRows(parts: readonly HostData[]): HostData {
-  if (parts.every((p) => p instanceof Uint16Array)) {
-    const out = new Uint16Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts as Uint16Array[]) out.set(p, (off += p.length) - p.length);
-    return out;
+  const raw = parts.every((p) => p instanceof Uint16Array);
+  if (!raw && parts.some((p) => p instanceof Uint16Array)) invalidMix();
+  const out = raw ? new Uint16Array(parts.reduce((a, p) => a + p.length, 0)) : new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p as ArrayLike<number>, off);
+    off += p.length;
   }
-  return Float32Array.from(parts.flatMap((p) => (p instanceof Uint16Array ? invalidMix() : [...p])));
+  return out;
 }
 
 function invalidMix(): never {
@@ -135,6 +152,7 @@ export class LlamaForward {
   readonly #cosSin: DeviceTensor;
   readonly #buffers: Record<string, DeviceTensor>;
   readonly #owned: DeviceTensor[];
+  #numBlocks = 0;
 
   private constructor(config: LlamaConfig, options: LlamaForwardOptions, owned: DeviceTensor[], parts: {
     layers: LayerOnDevice[]; embed: DeviceTensor; norm: DeviceTensor; lmHead: DeviceTensor; cosSin: DeviceTensor; buffers: Record<string, DeviceTensor>;
@@ -164,7 +182,9 @@ export class LlamaForward {
     const S = 'LlamaForward.create';
     const c = config;
     for (const k of ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'vocabSize', 'maxPosition'] as const) checkInt(S, `config.${k}`, c[k], 1);
-    for (const k of ['maxNumTokens', 'maxNumSeqs', 'numBlocks', 'blockSize', 'maxBlocksPerSeq'] as const) checkInt(S, `options.${k}`, options[k], 1);
+    for (const k of ['maxNumTokens', 'maxNumSeqs', 'blockSize', 'maxBlocksPerSeq'] as const) checkInt(S, `options.${k}`, options[k], 1);
+    checkInt(S, 'options.numBlocks', options.numBlocks ?? 0, 0);
+    const maxNumLogits = checkInt(S, 'options.maxNumLogits', options.maxNumLogits ?? options.maxNumSeqs, 1);
     const dt = options.dtype;
     const owned: DeviceTensor[] = [];
     const dummy = 'dummy' in weights ? weights.dummy : null;
@@ -179,13 +199,16 @@ export class LlamaForward {
     if (w && w.layers.length !== c.numLayers) {
       throw new InvalidArgumentError('invalid_weights', S, 'weights.layers.length', String(c.numLayers), w.layers.length);
     }
+    const missing = w?.layers.findIndex((lw) => (c.qkvBias && !(lw.qBias && lw.kBias && lw.vBias)) || (c.oBias && !lw.oBias)) ?? -1;
+    if (missing >= 0) {
+      throw new InvalidArgumentError('invalid_weights', S, `weights.layers[${missing}]`, 'the biases the config declares (qkvBias, oBias)', 'a layer without them');
+    }
     const [H, I, D, NH, NKV] = [c.hiddenSize, c.intermediateSize, c.headDim, c.numHeads, c.numKvHeads];
     const qkvRows = (NH + 2 * NKV) * D;
     try {
       const layers: LayerOnDevice[] = [];
       for (let l = 0; l < c.numLayers; l++) {
         const lw = w?.layers[l];
-        const cacheShape = [options.numBlocks, options.blockSize, NKV, D];
         layers.push({
           inputLayernorm: put(lw ? () => lw.inputLayernorm : null, [H], 0.05, 1),
           qkv: put(lw ? () => concatRows([lw.qProj, lw.kProj, lw.vProj]) : null, [qkvRows, H]),
@@ -195,8 +218,10 @@ export class LlamaForward {
           down: put(lw ? () => lw.downProj : null, [H, I]),
           qNorm: c.qkNorm ? put(lw?.qNorm ? () => lw.qNorm! : null, [D], 0.05, 1) : null,
           kNorm: c.qkNorm ? put(lw?.kNorm ? () => lw.kNorm! : null, [D], 0.05, 1) : null,
-          keyCache: put(null, cacheShape, 1),
-          valueCache: put(null, cacheShape, 1),
+          qkvBias: c.qkvBias ? put(lw ? () => concatRows([lw.qBias!, lw.kBias!, lw.vBias!]) : null, [1, qkvRows]) : null,
+          oBias: c.oBias ? put(lw ? () => lw.oBias! : null, [1, H]) : null,
+          keyCache: null,
+          valueCache: null,
         });
       }
       const embed = put(w ? () => w.embedTokens : null, [c.vocabSize, H], 1);
@@ -219,16 +244,86 @@ export class LlamaForward {
       const buffers = {
         tokenIds: buf([T], 'int32'), positions: buf([T], 'int32'), slotMapping: buf([T], 'int32'),
         blockTables: buf([Sq, options.maxBlocksPerSeq], 'int32'), seqLens: buf([Sq], 'int32'),
-        queryStartLoc: buf([Sq + 1], 'int32'), logitsIndices: buf([Sq], 'int32'),
+        queryStartLoc: buf([Sq + 1], 'int32'), logitsIndices: buf([maxNumLogits], 'int32'), zeroIds: buf([T], 'int32'),
         x: buf([T, H], dt), residual: buf([T, H], dt), qkv: buf([T, qkvRows], dt), attn: buf([T, NH * D], dt),
-        gateUp: buf([T, 2 * I], dt), act: buf([T, I], dt), sampled: buf([Sq, H], dt), logits: buf([Sq, c.vocabSize], 'float32'),
+        gateUp: buf([T, 2 * I], dt), act: buf([T, I], dt), sampled: buf([maxNumLogits, H], dt), logits: buf([maxNumLogits, c.vocabSize], 'float32'),
         workspace: buf([decodeWorkspaceFloats(Sq, NH, NKV, D, maxSeqLen)], 'float32'),
       };
-      return new LlamaForward(config, options, owned, { layers, embed, norm, lmHead, cosSin, buffers });
+      buffers.zeroIds.zero();
+      const fwd = new LlamaForward(config, options, owned, { layers, embed, norm, lmHead, cosSin, buffers });
+      if ((options.numBlocks ?? 0) > 0) fwd.allocateKvCache(options.numBlocks!);
+      return fwd;
     } catch (error) {
       for (const t of owned) t.free();
       throw error;
     }
+  }
+
+  /**
+   * Bytes one KV-cache block takes across all layers, keys and values.
+   * @param config model shape
+   * @param blockSize tokens per block
+   * @param dtype cache dtype
+   * @returns bytes per block
+   */
+  static kvCacheBytesPerBlock(config: LlamaConfig, blockSize: number, dtype: FloatDType): number {
+    return 2 * config.numLayers * blockSize * config.numKvHeads * config.headDim * dtypeSize(dtype);
+  }
+
+  /** KV blocks allocated (0 before {@link LlamaForward.allocateKvCache}). */
+  get numBlocks(): number {
+    return this.#numBlocks;
+  }
+
+  /**
+   * Allocates the paged KV cache: per layer, keys and values of `[numBlocks, blockSize, numKvHeads, headDim]`.
+   * @param numBlocks blocks, at least 1
+   * @throws {InvalidArgumentError} when a cache is already allocated or numBlocks is not a positive integer
+   * @throws {CudaError} when device memory runs out (nothing stays allocated)
+   */
+  allocateKvCache(numBlocks: number): void {
+    const S = 'LlamaForward.allocateKvCache';
+    checkInt(S, 'numBlocks', numBlocks, 1);
+    if (this.#numBlocks > 0) throw new InvalidArgumentError('invalid_state', S, 'KV cache', 'none allocated (call freeKvCache first)', `${this.#numBlocks} blocks`);
+    const shape = [numBlocks, this.options.blockSize, this.config.numKvHeads, this.config.headDim];
+    try {
+      for (const layer of this.#layers) {
+        layer.keyCache = DeviceTensor.empty(shape, this.options.dtype);
+        layer.valueCache = DeviceTensor.empty(shape, this.options.dtype);
+        // Never-written slots stay finite: attention over a padded graph row may read them.
+        layer.keyCache.zero();
+        layer.valueCache.zero();
+      }
+    } catch (error) {
+      this.freeKvCache();
+      throw error;
+    }
+    this.#numBlocks = numBlocks;
+  }
+
+  /** Frees the KV cache (synchronize first). Idempotent. */
+  freeKvCache(): void {
+    for (const layer of this.#layers) {
+      layer.keyCache?.free();
+      layer.valueCache?.free();
+      layer.keyCache = null;
+      layer.valueCache = null;
+    }
+    this.#numBlocks = 0;
+  }
+
+  /**
+   * Per layer, the key and value caches (for block copies and swaps).
+   * @returns `[key, value]` per layer
+   * @throws {InvalidArgumentError} before {@link LlamaForward.allocateKvCache}
+   */
+  kvCaches(): readonly (readonly [DeviceTensor, DeviceTensor])[] {
+    return this.#layers.map((l) => [this.#cache(l.keyCache), this.#cache(l.valueCache)] as const);
+  }
+
+  #cache(t: DeviceTensor | null): DeviceTensor {
+    if (t === null) throw new InvalidArgumentError('invalid_state', 'LlamaForward', 'KV cache', 'allocated with allocateKvCache()', 'none');
+    return t;
   }
 
   /**
@@ -250,7 +345,7 @@ export class LlamaForward {
     if (step.blockTables.length !== numSeqs * this.options.maxBlocksPerSeq) {
       throw new InvalidArgumentError('invalid_step', S, 'blockTables.length', String(numSeqs * this.options.maxBlocksPerSeq), step.blockTables.length);
     }
-    const numLogits = checkInt(S, 'logitsIndices.length', step.logitsIndices.length, 0, this.options.maxNumSeqs);
+    const numLogits = checkInt(S, 'logitsIndices.length', step.logitsIndices.length, 0, this.options.maxNumLogits ?? this.options.maxNumSeqs);
     const b = this.#buffers;
     b.tokenIds!.rows(0, T).copyFromHost(step.tokenIds);
     b.positions!.rows(0, T).copyFromHost(step.positions);
@@ -288,32 +383,72 @@ export class LlamaForward {
     const v = qkv.columns((NH + NKV) * D, NKV * D);
     const seqLens = b.seqLens!.rows(0, shape.numSeqs);
     const blockTables = b.blockTables!.rows(0, shape.numSeqs);
+    const zeroIds = b.zeroIds!.rows(0, T);
     embedding(residual, b.tokenIds!.rows(0, T), this.#embed, o);
     this.#layers.forEach((layer, l) => {
+      const keyCache = this.#cache(layer.keyCache);
+      const valueCache = this.#cache(layer.valueCache);
       if (l === 0) rmsNorm(x, residual, layer.inputLayernorm, c.rmsNormEps, o);
       else fusedAddRmsNorm(x, residual, layer.inputLayernorm, c.rmsNormEps, o);
-      gemm({ out: qkv, a: x, weight: layer.qkv }, o);
+      // A bias is broadcast into the output rows (the embedding gather of row 0), then accumulated onto.
+      if (layer.qkvBias) embedding(qkv, zeroIds, layer.qkvBias, o);
+      gemm({ out: qkv, a: x, weight: layer.qkv, beta: layer.qkvBias ? 1 : 0 }, o);
       if (layer.qNorm && layer.kNorm) this.#headNorm(qkv, T, layer.qNorm, layer.kNorm, o);
       rotaryEmbedding({ positions: b.positions!.rows(0, T), query: q, key: k, cosSinCache: this.#cosSin, numHeads: NH, numKvHeads: NKV, headDim: D }, o);
-      writeKvCache({ key: k, value: v, keyCache: layer.keyCache, valueCache: layer.valueCache, slotMapping: b.slotMapping!.rows(0, T) }, o);
-      const common = { out: attn, query: q, keyCache: layer.keyCache, valueCache: layer.valueCache, blockTables, seqLens, numHeads: NH, scale: 1 / Math.sqrt(D) };
+      writeKvCache({ key: k, value: v, keyCache, valueCache, slotMapping: b.slotMapping!.rows(0, T) }, o);
+      const common = { out: attn, query: q, keyCache, valueCache, blockTables, seqLens, numHeads: NH, scale: 1 / Math.sqrt(D) };
       if (shape.isDecode) pagedAttentionDecode({ ...common, maxSeqLen: shape.maxSeqLen, workspace: b.workspace! }, o);
       else pagedAttentionPrefill({ ...common, queryStartLoc: b.queryStartLoc!.rows(0, shape.numSeqs + 1), maxQueryLen: shape.maxQueryLen }, o);
-      gemm({ out: x, a: attn, weight: layer.o }, o);
+      if (layer.oBias) embedding(x, zeroIds, layer.oBias, o);
+      gemm({ out: x, a: attn, weight: layer.o, beta: layer.oBias ? 1 : 0 }, o);
       fusedAddRmsNorm(x, residual, layer.postAttentionLayernorm, c.rmsNormEps, o);
       gemm({ out: gateUp, a: x, weight: layer.gateUp }, o);
       siluAndMul(act, gateUp, o);
       gemm({ out: x, a: act, weight: layer.down }, o);
     });
     fusedAddRmsNorm(x, residual, this.#norm, c.rmsNormEps, o);
-    invariant(shape.numLogits <= this.options.maxNumSeqs, 'numLogits fits the logits buffer');
-    const logits = b.logits!.rows(0, shape.numLogits);
-    if (shape.numLogits === 0) return logits;
+    this.#lastNumTokens = T;
+    return this.#logits(shape.numLogits, o);
+  }
+
+  #lastNumTokens = 0;
+
+  #logits(n: number, o: { stream?: CudaStream }): DeviceTensor {
+    const b = this.#buffers;
+    invariant(n <= b.logits!.shape[0]!, 'numLogits fits the logits buffer');
+    const logits = b.logits!.rows(0, n);
+    if (n === 0) return logits;
     // The embedding kernel doubles as a row gather: the rows to sample, out of the T hidden states.
-    const sampled = b.sampled!.rows(0, shape.numLogits);
-    embedding(sampled, b.logitsIndices!.rows(0, shape.numLogits), x, o);
+    const sampled = b.sampled!.rows(0, n);
+    embedding(sampled, b.logitsIndices!.rows(0, n), b.x!.rows(0, this.#lastNumTokens), o);
     gemm({ out: logits, a: sampled, weight: this.#lmHead }, o);
     return logits;
+  }
+
+  /**
+   * The logits buffer's first rows: what {@link LlamaForward.run} returned, also after a graph replay.
+   * @param numLogits rows
+   * @returns float32 view [numLogits, vocab]
+   */
+  logitsView(numLogits: number): DeviceTensor {
+    return this.#buffers.logits!.rows(0, checkInt('LlamaForward.logitsView', 'numLogits', numLogits, 0, this.#buffers.logits!.shape[0]!));
+  }
+
+  /**
+   * After {@link LlamaForward.run}, the logits of other rows of the same step (e.g. prompt
+   * logprobs beyond the logits buffer): waits for `stream`, then enqueues the gather and LM head.
+   * @param rows token indices of the last run, at most `maxNumLogits`
+   * @param stream the stream the run was enqueued on
+   * @returns float32 logits [rows.length, vocab] (a view of the buffer {@link LlamaForward.run} returns)
+   * @throws {InvalidArgumentError} for rows outside the last run or too many
+   */
+  logitsForRows(rows: Int32Array, stream?: CudaStream): DeviceTensor {
+    const S = 'LlamaForward.logitsForRows';
+    const n = checkInt(S, 'rows.length', rows.length, 0, this.#buffers.logits!.shape[0]!);
+    for (const r of rows) checkInt(S, 'rows[i]', r, 0, this.#lastNumTokens - 1);
+    stream?.synchronize();
+    if (n > 0) this.#buffers.logitsIndices!.rows(0, n).copyFromHost(rows);
+    return this.#logits(n, stream ? { stream } : {});
   }
 
   /** Qwen3's per-head RMSNorm of q and k, in place: each token's heads are contiguous rows of headDim. */
@@ -333,6 +468,7 @@ export class LlamaForward {
 
   /** Frees every device allocation (weights, KV cache, buffers). Synchronize first. */
   free(): void {
+    this.freeKvCache();
     for (const t of this.#owned) t.free();
   }
 }

@@ -62,6 +62,8 @@ export interface EngineArgs {
   speculativeConfig?: SpeculativeConfig;
   /** Hash of prefix-cache blocks. Default `sha256`. */
   prefixCachingHashAlgo?: 'sha256' | 'murmur3_128';
+  /** CUDA: never capture CUDA graphs; every decode step launches its kernels. Default false. */
+  enforceEager?: boolean;
   /** Called while weights load, with bytes loaded and the total. */
   onLoadProgress?: (loadedBytes: number, totalBytes: number) => void;
 }
@@ -92,12 +94,13 @@ export interface EngineSettings {
   readonly schedulerDelayFactor: number;
   readonly speculativeConfig: ResolvedSpeculativeConfig | null;
   readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
+  readonly enforceEager: boolean;
 }
 
 const KEYS = [
   'model', 'tokenizer', 'servedModelName', 'engineVersion', 'device', 'dtype', 'loadFormat', 'seed', 'blockSize',
   'enablePrefixCaching', 'enableChunkedPrefill', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen',
-  'gpuMemoryUtilization', 'kvCacheMemoryBytes', 'numGpuBlocks', 'swapSpace', 'preemptionMode', 'schedulingPolicy',
+  'gpuMemoryUtilization', 'kvCacheMemoryBytes', 'numGpuBlocks', 'enforceEager', 'swapSpace', 'preemptionMode', 'schedulingPolicy',
   'longPrefillTokenThreshold', 'schedulerDelayFactor', 'speculativeConfig', 'prefixCachingHashAlgo', 'onLoadProgress',
 ] as const satisfies readonly (keyof EngineArgs)[];
 
@@ -194,6 +197,7 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
     schedulerDelayFactor,
     speculativeConfig,
     prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'sha256', ['sha256', 'murmur3_128']),
+    enforceEager: bool('enforceEager', a.enforceEager ?? false),
   });
 }
 

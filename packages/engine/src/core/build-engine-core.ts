@@ -1,15 +1,18 @@
 import { InvalidArgumentError, VllmError } from '@vllm-ts/core';
+import { isCudaAvailable } from '@vllm-ts/cuda';
 import type { ModelRunnerOutput, RequestId, Scheduler, SchedulerOutput } from '@vllm-ts/core';
 import type { EngineSettings, EngineVersion } from '../config/engine-args.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { EngineCore } from './engine-core.js';
 import { NgramProposer } from '../spec-decode/index.js';
+import type { StepLimits } from '../runner/model-runner.js';
 
 /** The model runner as the engine core drives it (engine-model's `ModelRunner`). */
 export interface EngineModelRunner {
   readonly modelConfig: ModelConfig;
   kvCacheBytesPerBlock(blockSize: number): number;
-  initializeKVCache(opts: { numBlocks: number; blockSize: number; numCpuBlocks?: number }): void;
+  initializeKVCache(opts: { numBlocks: number; blockSize: number; numCpuBlocks?: number; limits?: StepLimits }): void;
+  determineAvailableKvCacheBytes?(limits: StepLimits, gpuMemoryUtilization: number): number;
   execute(schedulerOutput: SchedulerOutput): ModelRunnerOutput;
   close(): void;
 }
@@ -22,6 +25,7 @@ export interface RunnerLoadOptions {
   readonly seed: number;
   readonly device: 'cpu' | 'cuda';
   readonly maxModelLen?: number;
+  readonly enforceEager?: boolean;
   readonly onLoadProgress?: (loaded: number, total: number) => void;
 }
 
@@ -66,6 +70,16 @@ export interface EngineCoreDeps {
   readonly beforeUpdate?: () => void;
 }
 
+/**
+ * The device an engine runs on: `auto` is CUDA when a GPU and the addon are usable, else the CPU.
+ * @param device the `device` engine argument
+ * @returns the concrete device
+ */
+export function resolveDevice(device: EngineSettings['device']): 'cpu' | 'cuda' {
+  if (device === 'auto') return isCudaAvailable() ? 'cuda' : 'cpu';
+  return device;
+}
+
 /** Default CPU KV-cache budget when neither `kvCacheMemoryBytes` nor `numGpuBlocks` is given. */
 const DEFAULT_KV_CACHE_BYTES = 1 << 30;
 
@@ -86,13 +100,14 @@ export async function buildEngineCore(
   modelDir: string,
   deps: EngineCoreDeps,
 ): Promise<{ core: EngineCore; runner: EngineModelRunner; info: EngineCoreInfo }> {
-  const device = settings.device === 'cuda' ? 'cuda' : 'cpu';
+  const device = resolveDevice(settings.device);
   const runner = await deps.loadRunner({
     model: modelDir,
     dtype: settings.dtype,
     loadFormat: settings.loadFormat,
     seed: settings.seed,
     device,
+    ...(settings.enforceEager ? { enforceEager: true } : {}),
     ...(settings.maxModelLen === null ? {} : { maxModelLen: settings.maxModelLen }),
     ...(deps.onLoadProgress === undefined ? {} : { onLoadProgress: deps.onLoadProgress }),
   });
@@ -111,23 +126,28 @@ export async function buildEngineCore(
       );
     }
     const { blockSize } = settings;
+    const spec = settings.speculativeConfig;
+    const limits: StepLimits = { maxNumBatchedTokens, maxNumSeqs: settings.maxNumSeqs, numSpeculativeTokens: spec?.numSpeculativeTokens ?? 0, blockSize };
     const bytesPerBlock = runner.kvCacheBytesPerBlock(blockSize);
     const blocksPerSeq = Math.ceil(maxModelLen / blockSize);
-    const kvBytes = settings.kvCacheMemoryBytes ?? Math.min(DEFAULT_KV_CACHE_BYTES, bytesPerBlock * (blocksPerSeq * settings.maxNumSeqs + 1));
+    const profiled = settings.numGpuBlocks === null && settings.kvCacheMemoryBytes === null && runner.determineAvailableKvCacheBytes !== undefined;
+    const kvBytes = profiled
+      ? Math.max(0, runner.determineAvailableKvCacheBytes!(limits, settings.gpuMemoryUtilization))
+      : (settings.kvCacheMemoryBytes ?? Math.min(DEFAULT_KV_CACHE_BYTES, bytesPerBlock * (blocksPerSeq * settings.maxNumSeqs + 1)));
     const numGpuBlocks = settings.numGpuBlocks ?? Math.floor(kvBytes / bytesPerBlock);
     // NOTE: block 0 is the pool's null block and never holds KV, so one sequence needs blocksPerSeq + 1 blocks.
     if (numGpuBlocks - 1 < blocksPerSeq) {
       throw new VllmError(
         'insufficient_kv_cache',
         `[engine] the KV cache holds ${(numGpuBlocks - 1) * blockSize} tokens (${numGpuBlocks} blocks of ${blockSize}, one reserved) but one sequence ` +
-          `of maxModelLen (${maxModelLen}) tokens needs ${blocksPerSeq} blocks; raise kvCacheMemoryBytes / numGpuBlocks or lower maxModelLen`,
+          `of maxModelLen (${maxModelLen}) tokens needs ${blocksPerSeq} blocks; ` +
+          (profiled ? `raise gpuMemoryUtilization (${settings.gpuMemoryUtilization}) or lower maxModelLen / maxNumBatchedTokens` : 'raise kvCacheMemoryBytes / numGpuBlocks or lower maxModelLen'),
       );
     }
     const swapBlocks = Math.floor((settings.swapSpace * 2 ** 30) / bytesPerBlock);
     // NOTE: on the CPU the swap pool is host memory too; more swap than cache would only waste it.
     const numCpuBlocks = v1 ? 0 : device === 'cpu' ? Math.min(swapBlocks, numGpuBlocks) : swapBlocks;
-    runner.initializeKVCache({ numBlocks: numGpuBlocks, blockSize, numCpuBlocks });
-    const spec = settings.speculativeConfig;
+    runner.initializeKVCache({ numBlocks: numGpuBlocks, blockSize, numCpuBlocks, limits });
     const scheduler = deps.createScheduler(settings.engineVersion, {
       numGpuBlocks,
       numCpuBlocks,

@@ -3,7 +3,10 @@ import { loadModelWeights } from '../loader/model-weights.js';
 import { resolveModelPath } from '../loader/hub-resolver.js';
 import { readModelConfig, type ModelConfig, type ModelDtype } from '../model/model-config.js';
 import { ModelLoadError } from '../model/model-error.js';
+import { cudaUnavailableReason, isCudaAvailable } from '@vllm-ts/cuda';
 import { CpuModelRunner } from './cpu-model-runner.js';
+import { toLlamaConfig, toLlamaHostWeights } from './cuda-llama-config.js';
+import { CudaModelRunner } from './cuda-model-runner.js';
 
 /** Sizes of the KV caches a runner allocates. */
 export interface KVCacheInitOptions {
@@ -12,6 +15,17 @@ export interface KVCacheInitOptions {
   readonly blockSize: number;
   /** CPU swap-space blocks (V0 `swapSpace`); 0 or absent: none. */
   readonly numCpuBlocks?: number;
+  /** Step capacities (device runners size their buffers from them). */
+  readonly limits?: StepLimits;
+}
+
+/** The most one step may hold, as the engine configured its scheduler. */
+export interface StepLimits {
+  readonly maxNumBatchedTokens: number;
+  readonly maxNumSeqs: number;
+  /** Draft tokens per request per step (speculative decoding; 0 without). */
+  readonly numSpeculativeTokens: number;
+  readonly blockSize: number;
 }
 
 /**
@@ -32,6 +46,13 @@ export interface ModelRunner {
    */
   initializeKVCache(opts: KVCacheInitOptions): void;
   /**
+   * Device runners: loads what a step needs, profiles one maximal step and returns the bytes left
+   * for the KV cache under `gpuMemoryUtilization`. Absent on the CPU runner.
+   * @param limits step capacities
+   * @param gpuMemoryUtilization fraction of device memory the engine may use
+   */
+  determineAvailableKvCacheBytes?(limits: StepLimits, gpuMemoryUtilization: number): number;
+  /**
    * Runs one step: applies block moves, updates request state, runs the forward pass, samples.
    * @param schedulerOutput what to compute
    * @returns sampled tokens, logprobs and prompt logprobs per request
@@ -45,7 +66,7 @@ export interface ModelRunner {
 export interface LoadModelOptions {
   /** A Hugging Face model folder or Hub id (`org/name`). */
   readonly model: string;
-  /** `auto` keeps config.json's dtype; the CPU computes in float32 on weights rounded to this dtype. */
+  /** `auto` keeps config.json's dtype; the CPU computes in float32 on weights rounded to this dtype, CUDA in this dtype. */
   readonly dtype?: ModelDtype | 'auto';
   /** `dummy`: random weights of the configured shape (benchmarks). */
   readonly loadFormat?: 'auto' | 'safetensors' | 'dummy';
@@ -53,17 +74,21 @@ export interface LoadModelOptions {
   readonly seed?: number;
   readonly device: 'cpu' | 'cuda';
   readonly maxModelLen?: number;
+  /** CUDA: never capture CUDA graphs. */
+  readonly enforceEager?: boolean;
   /** Called as weights load (bytes loaded, bytes in total). */
   readonly onLoadProgress?: (loadedBytes: number, totalBytes: number) => void;
 }
 
 /**
- * Loads a model and returns its runner.
+ * Loads a model and returns its runner: {@link CpuModelRunner} for `device: 'cpu'`,
+ * {@link CudaModelRunner} for `'cuda'` (weights go to the GPU when the KV cache is sized; with
+ * `loadFormat: 'dummy'` they are made on the device and never exist on the host).
  *
  * @param opts model, dtype, load format, seed, device
  * @returns a runner whose KV cache still has to be initialised
- * @throws ModelLoadError `cuda_unavailable` for `device: 'cuda'` (no CUDA backend yet),
- *   `model_not_found`, `unsupported_model` or `model_load_failed`
+ * @throws ModelLoadError `cuda_unavailable` for `device: 'cuda'` without a usable GPU (the reason
+ *   says why), `model_not_found`, `unsupported_model` or `model_load_failed`
  * @example
  * ```ts
  * const runner = await loadModelRunner({ model: '/models/Qwen3-0.6B', device: 'cpu' });
@@ -72,16 +97,26 @@ export interface LoadModelOptions {
  * ```
  */
 export async function loadModelRunner(opts: LoadModelOptions): Promise<ModelRunner> {
-  if (opts.device === 'cuda') {
-    throw new ModelLoadError('cuda_unavailable', 'device "cuda" is not available: this build has no CUDA backend; use device "cpu"');
+  if (opts.device === 'cuda' && !isCudaAvailable()) {
+    throw new ModelLoadError('cuda_unavailable', `device "cuda" is not available: ${cudaUnavailableReason()}; use device "cpu"`);
   }
   const dir = await resolveModelPath(opts.model);
   const overrides = { dtype: opts.dtype ?? 'auto', ...(opts.maxModelLen === undefined ? {} : { maxModelLen: opts.maxModelLen }) };
   const config = readModelConfig(dir, overrides);
+  const loadFormat = opts.loadFormat ?? 'auto';
+  const seed = opts.seed ?? 0;
+  if (opts.device === 'cuda') {
+    const llama = toLlamaConfig(config);
+    const weights =
+      loadFormat === 'dummy'
+        ? { dummy: seed }
+        : toLlamaHostWeights(config, loadModelWeights(dir, config, { loadFormat, seed, ...(opts.onLoadProgress ? { onLoadProgress: opts.onLoadProgress } : {}) }), llama);
+    return new CudaModelRunner(config, llama, weights, { dtype: config.dtype, seed, enforceEager: opts.enforceEager ?? false });
+  }
   const weights = loadModelWeights(dir, config, {
-    loadFormat: opts.loadFormat ?? 'auto',
-    seed: opts.seed ?? 0,
+    loadFormat,
+    seed,
     ...(opts.onLoadProgress ? { onLoadProgress: opts.onLoadProgress } : {}),
   });
-  return new CpuModelRunner(config, weights, { seed: opts.seed ?? 0 });
+  return new CpuModelRunner(config, weights, { seed });
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, from the repo root, after scripts/pack-device.sh here:
+#   run(command: "bash packages/engine/scripts/device-check.sh",
+#       carry: [".device/node.xz", ".device/engine-node-modules.tar.xz", ".device/cuda-snapshot.tar.xz", ...])
+# The engine's CUDA tests for real (vitest: the golden fixtures through LLM on the GPU), then the
+# cuda package's tests, then (unless SKIP_BENCH=1) the GPU benchmarks. Logs go to $OUT.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+OUT=${OUT:-/tmp/engine-device-out}
+mkdir -p "$OUT"
+xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+tar -xJf .device/engine-node-modules.tar.xz
+mkdir -p node_modules/tsx/node_modules/@esbuild
+ln -sfn ../../vite/node_modules/esbuild node_modules/tsx/node_modules/esbuild
+ln -sfn ../../../vite/node_modules/@esbuild/linux-x64 node_modules/tsx/node_modules/@esbuild/linux-x64
+rm -rf packages/cuda/src && tar -xJf .device/cuda-snapshot.tar.xz
+export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
+node -e "const b=require(process.env.VLLM_TS_CUDA_ADDON); console.log(JSON.stringify(b.probe()))"
+
+if [ "${SKIP_TESTS:-0}" != 1 ]; then
+  echo "== engine GPU tests"
+  timeout "${TEST_TIMEOUT:-240}" node node_modules/vitest/vitest.mjs run --project engine ${ENGINE_TEST_FILTER:-src/engine-golden-cuda.test.ts} >"$OUT/engine-tests.log" 2>&1
+  echo "vitest exit: $?"
+  grep -E "×|✗|FAIL|AssertionError|Error:|bf16 |Tests: " "$OUT/engine-tests.log" | head -40
+  if [ "${CUDA_TESTS:-1}" = 1 ]; then
+    echo "== cuda GPU tests"
+    (cd packages/cuda && timeout 180 node ../../node_modules/vitest/vitest.mjs run ${CUDA_TEST_FILTER:-}) >"$OUT/cuda-tests.log" 2>&1
+    echo "vitest exit: $?"
+    grep -E "×|✗|FAIL|AssertionError|Tests: " "$OUT/cuda-tests.log" | head -20
+  fi
+fi
+if [ "${SKIP_BENCH:-0}" != 1 ] && [ -f .device/engine-gpu-bench.mjs ]; then
+  echo "== GPU benchmarks"
+  node .device/engine-gpu-bench.mjs "$OUT" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40
+fi
+true

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prepares the engine's GPU run (the GPU machine has CUDA and Python but no Node.js): Node itself,
+# the node_modules closure of vitest + tsx + the workspace's runtime dependencies, the Llama-3.1-8B
+# bench bundle, and a snapshot of @vllm-ts/cuda (TypeScript source + the addon built here) taken
+# from the tree given as $1 (default: this checkout), so kernel work in progress elsewhere in the
+# tree does not reach the run. Writes under .device/ (git-ignored); device-check.sh consumes it.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+SNAP_FROM=${1:-$PWD}
+mkdir -p .device
+[ -f .device/node.xz ] || ../shared/tools/pack-node-for-device.sh >/dev/null
+deps=$(for p in packages/*/package.json tooling/*/package.json; do
+  node -e "const p=require('./$p'); console.log(Object.keys(p.dependencies||{}).filter(d=>!d.startsWith('@vllm-ts')).join('\n'))"
+done | sort -u)
+node packages/cuda/scripts/node-modules-closure.mjs . vitest tsx $deps >/tmp/engine-device-modules.txt
+ls -d node_modules/@vllm-ts/* >>/tmp/engine-device-modules.txt
+# tsx's esbuild is the same version as vite's (checked below): ship one copy, link the other on the GPU machine.
+test "$(node -p "require('./node_modules/tsx/node_modules/esbuild/package.json').version")" = \
+     "$(node -p "require('./node_modules/vite/node_modules/esbuild/package.json').version")"
+tar -cJf .device/engine-node-modules.tar.xz --exclude=node_modules/tsx/node_modules -T /tmp/engine-device-modules.txt
+tar -cJf .device/cuda-snapshot.tar.xz -C "$SNAP_FROM" packages/cuda/src packages/cuda/build/Release/vllm_cuda.node
+for b in gpu-bench; do
+  [ -f "packages/engine/bench/$b.ts" ] || continue
+  npx esbuild "packages/engine/bench/$b.ts" --bundle --platform=node --format=esm --target=node20 \
+    --conditions=@vllm-ts/source --log-level=warning --outfile=".device/engine-$b.mjs" \
+    --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
+done
+ls -la .device

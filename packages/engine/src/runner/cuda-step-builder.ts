@@ -1,0 +1,125 @@
+import { invariant } from '@vllm-ts/core';
+import type { LlamaStep, LlamaStepShape } from '@vllm-ts/cuda';
+import type { BatchPlan, ScheduledRequest } from './forward-batch-builder.js';
+
+/** One step's device inputs and what the forward pass needs to know about them. */
+export interface CudaStep {
+  readonly step: LlamaStep;
+  readonly shape: LlamaStepShape;
+}
+
+/**
+ * Lays a flattened batch out as the CUDA forward pass reads it: block tables at a fixed width,
+ * per-sequence context lengths and query offsets, and the logits rows (at most `maxNumLogits`;
+ * the rest are computed afterwards).
+ * @param plan the batch from `buildForwardBatch`
+ * @param scheduled the same requests, in batch order
+ * @param maxBlocksPerSeq block-table width of the forward pass
+ * @param maxNumLogits most logits rows the forward pass computes
+ * @returns the step and its shape
+ */
+export function buildCudaStep(plan: BatchPlan, scheduled: readonly ScheduledRequest[], maxBlocksPerSeq: number, maxNumLogits: number): CudaStep {
+  const b = plan.batch;
+  const numSeqs = scheduled.length;
+  const blockTables = new Int32Array(numSeqs * maxBlocksPerSeq);
+  const seqLens = new Int32Array(numSeqs);
+  const queryStartLoc = new Int32Array(numSeqs + 1);
+  let maxQueryLen = 0;
+  let maxSeqLen = 0;
+  for (let s = 0; s < numSeqs; s++) {
+    const r = scheduled[s]!;
+    const table = r.state.blockTable;
+    invariant(table.length <= maxBlocksPerSeq, () => `request ${r.state.reqId}: ${table.length} blocks exceed the ${maxBlocksPerSeq} a sequence may hold`);
+    blockTables.set(table, s * maxBlocksPerSeq);
+    seqLens[s] = r.state.numComputedTokens + r.numScheduledTokens;
+    queryStartLoc[s + 1] = queryStartLoc[s]! + r.numScheduledTokens;
+    maxQueryLen = Math.max(maxQueryLen, r.numScheduledTokens);
+    maxSeqLen = Math.max(maxSeqLen, seqLens[s]!);
+  }
+  invariant(queryStartLoc[numSeqs] === b.numTokens, 'the batch holds every scheduled token');
+  const numLogits = Math.min(b.numLogitsRows, maxNumLogits);
+  return {
+    step: {
+      tokenIds: b.tokenIds,
+      positions: b.positions,
+      slotMapping: b.slotMapping,
+      blockTables,
+      seqLens,
+      queryStartLoc,
+      logitsIndices: b.logitsRows.subarray(0, numLogits),
+    },
+    shape: { numTokens: b.numTokens, numSeqs, numLogits, maxQueryLen, maxSeqLen, isDecode: maxQueryLen === 1 },
+  };
+}
+
+/**
+ * True when a step can replay a captured decode graph: one new token per sequence, one logits
+ * row per sequence (no drafts, no prompt logprobs), at most `maxBatch` sequences.
+ * @param s the step
+ * @param maxBatch largest captured batch
+ */
+export function isGraphableDecode(s: CudaStep, maxBatch: number): boolean {
+  const { shape } = s;
+  return shape.isDecode && shape.numSeqs <= maxBatch && shape.numLogits === shape.numSeqs && shape.numTokens === shape.numSeqs;
+}
+
+/**
+ * Batch sizes decode graphs are captured at (vLLM's ladder: 1, 2, 4, then multiples of 8), up to
+ * the first size that holds `maxNumSeqs`.
+ * @param maxNumSeqs most sequences a step holds
+ * @returns ascending sizes
+ */
+export function decodeGraphBatchSizes(maxNumSeqs: number): number[] {
+  const sizes = [1, 2, 4];
+  for (let b = 8; sizes[sizes.length - 1]! < maxNumSeqs; b += 8) sizes.push(b);
+  return sizes.filter((b, i) => i === 0 || sizes[i - 1]! < maxNumSeqs);
+}
+
+/**
+ * The context-length bound a decode graph is captured for: a power of two of at least 256, capped
+ * at the longest sequence. The decode kernel's grid is sized from it; partitions past a
+ * sequence's length exit at once.
+ * @param maxSeqLen longest context in the step
+ * @param cap longest context a sequence may have
+ */
+export function decodeSeqLenBucket(maxSeqLen: number, cap: number): number {
+  let bucket = 256;
+  while (bucket < maxSeqLen) bucket *= 2;
+  return Math.min(bucket, cap);
+}
+
+/**
+ * Pads a decode step to `batch` sequences for graph replay. Padding sequences read one token of
+ * block 0 (never written: its slot is -1) and their logits rows are ignored.
+ * @param s a step accepted by {@link isGraphableDecode}
+ * @param batch padded size, at least the step's sequences
+ * @param seqLenBound the graph's context bound
+ * @returns the padded step and its shape
+ */
+export function padDecodeStep(s: CudaStep, batch: number, seqLenBound: number): CudaStep {
+  const n = s.shape.numSeqs;
+  invariant(batch >= n && seqLenBound >= s.shape.maxSeqLen, 'a padded step only grows');
+  const width = s.step.blockTables.length / Math.max(n, 1);
+  const grow = (a: Int32Array, len: number, fill: number): Int32Array => {
+    const out = new Int32Array(len).fill(fill);
+    out.set(a.subarray(0, Math.min(a.length, len)));
+    return out;
+  };
+  const queryStartLoc = new Int32Array(batch + 1);
+  for (let i = 0; i <= batch; i++) queryStartLoc[i] = i;
+  const logitsIndices = new Int32Array(batch);
+  logitsIndices.set(s.step.logitsIndices);
+  for (let i = n; i < batch; i++) logitsIndices[i] = i;
+  return {
+    step: {
+      tokenIds: grow(s.step.tokenIds, batch, 0),
+      positions: grow(s.step.positions, batch, 0),
+      slotMapping: grow(s.step.slotMapping, batch, -1),
+      blockTables: grow(s.step.blockTables, batch * width, 0),
+      seqLens: grow(s.step.seqLens, batch, 1),
+      queryStartLoc,
+      logitsIndices,
+    },
+    shape: { numTokens: batch, numSeqs: batch, numLogits: batch, maxQueryLen: 1, maxSeqLen: seqLenBound, isDecode: true },
+  };
+}
