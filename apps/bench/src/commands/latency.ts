@@ -25,6 +25,10 @@ export interface LatencyReport {
   /** Seconds per iteration, in run order. */
   readonly latencies: readonly number[];
   readonly latencyS: DistributionSummary;
+  /** Submission to the batch's last first token, per iteration (ms): the prefill's share. */
+  readonly ttftMs: DistributionSummary;
+  /** Per iteration, (latency - ttft) / (outputLen - 1): one decode step's time (ms; null when outputLen is 1). */
+  readonly tpotMs: DistributionSummary | null;
 }
 
 /**
@@ -40,15 +44,30 @@ export async function runLatency(o: LatencyOptions, log: (s: string) => void = c
     const batch = (i: number) => randomDataset({ numPrompts: o.batchSize, inputLen: o.inputLen, outputLen: o.outputLen, vocabSize: engine.config.vocabSize, seed: o.seed * 1000 + i });
     const bar = startProgress('latency', o.numItersWarmup + o.numIters);
     const latencies: number[] = [];
+    const ttfts: number[] = [];
+    const tpots: number[] = [];
     for (let i = 0; i < o.numItersWarmup + o.numIters; i++) {
       const r = await runOffline(engine, batch(i));
-      if (i >= o.numItersWarmup) latencies.push(r.elapsedS);
+      if (i >= o.numItersWarmup) {
+        latencies.push(r.elapsedS);
+        ttfts.push(r.ttftMs.max);
+        if (o.outputLen > 1) tpots.push((r.elapsedS * 1000 - r.ttftMs.max) / (o.outputLen - 1));
+      }
       bar.update(i + 1);
     }
     bar.stop();
     const s = summarize(latencies, [10, 25, 50, 75, 90, 99]);
-    const report: LatencyReport = { benchmark: 'latency', batchSize: o.batchSize, inputLen: o.inputLen, outputLen: o.outputLen, engineVersion: engine.config.engineVersion, latencies, latencyS: s };
-    log(textTable(['iters', 'mean s', 'p50 s', 'p90 s', 'p99 s'], [[latencies.length, s.mean, s.median, s.percentiles.p90!, s.percentiles.p99!]]));
+    const tpotMs = tpots.length > 0 ? summarize(tpots) : null;
+    const report: LatencyReport = {
+      benchmark: 'latency', batchSize: o.batchSize, inputLen: o.inputLen, outputLen: o.outputLen, engineVersion: engine.config.engineVersion,
+      latencies, latencyS: s, ttftMs: summarize(ttfts), tpotMs,
+    };
+    log(
+      textTable(
+        ['iters', 'mean s', 'p50 s', 'p90 s', 'p99 s', 'ttft p50 ms', 'tpot p50 ms'],
+        [[latencies.length, s.mean, s.median, s.percentiles.p90!, s.percentiles.p99!, report.ttftMs.median, tpotMs?.median ?? '-']],
+      ),
+    );
     if (o.outputJson !== undefined) writeJson(o.outputJson, report);
     return report;
   } finally {

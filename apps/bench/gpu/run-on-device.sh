@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the repo root, after apps/bench/gpu/pack.sh here:
+#   run(command: "bash apps/bench/gpu/run-on-device.sh",
+#       carry: [".device/node.xz", ".device/bench", "packages/cuda/build/Release"])
+# Llama-3.1-8B (config only, dummy bf16 weights) through `vllm-ts-bench` on the GPU, then the
+# transformers peer on the same GPU, then one table (summarize.mjs). JSON and logs go to $OUT.
+# Sizes: NUM_PROMPTS (1000), DH_PROMPTS (128), DH_OUTPUT (2048); SKIP_PEER=1, SKIP_OURS=1.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+OUT=${OUT:-/tmp/gpu-bench-out}
+mkdir -p "$OUT"
+xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+sh apps/bench/gpu/prepare.sh
+export VLLM_TS_CUDA_ADDON=${VLLM_TS_CUDA_ADDON:-$PWD/packages/cuda/build/Release/vllm_cuda.node}
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/gpu.txt"
+M=apps/bench/gpu/models/llama-3.1-8b
+COMMON="--model $M --load-format dummy --device cuda --dtype bfloat16 --max-model-len 4096"
+bench() { echo "== vllm-ts-bench $*"; timeout "${STEP_TIMEOUT:-300}" node .device/bench/vllm-ts-bench.mjs "$@" 2>&1 | grep -v '^\s*$' | tail -8; }
+if [ "${SKIP_OURS:-0}" != 1 ]; then
+  bench latency $COMMON --batch-size 1 --input-len 1024 --output-len 128 --num-iters-warmup 1 --num-iters 5 --output-json "$OUT/ours-latency-b1.json"
+  bench throughput $COMMON --dataset-name random --num-prompts "${NUM_PROMPTS:-1000}" --input-len 1024 --output-len 128 --output-json "$OUT/ours-throughput.json"
+  bench throughput $COMMON --dataset-name random --num-prompts "${DH_PROMPTS:-128}" --input-len 32 --output-len "${DH_OUTPUT:-2048}" --output-json "$OUT/ours-decode-heavy.json"
+fi
+if [ "${SKIP_PEER:-0}" != 1 ]; then
+  echo "== transformers peer"
+  timeout "${PEER_TIMEOUT:-300}" python3 apps/bench/gpu/transformers-peer.py "$OUT/transformers-peer.json" ${PEER_ARGS:-} >"$OUT/peer.log" 2>&1 || tail -5 "$OUT/peer.log"
+fi
+node apps/bench/gpu/summarize.mjs "$OUT" | tee "$OUT/summary.md"
