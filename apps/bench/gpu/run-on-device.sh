@@ -2,6 +2,7 @@
 # Runs on the GPU machine from the repo root, after apps/bench/gpu/pack.sh here:
 #   run(command: "bash apps/bench/gpu/run-on-device.sh",
 #       carry: [".device/node.xz", ".device/bench", "packages/cuda/build/Release"])
+# (or ".device/bench.tar.xz" and ".device/cuda-snapshot.tar.xz" in place of the last two)
 # Llama-3.1-8B (config only, dummy bf16 weights) through `vllm-ts-bench` on the GPU, then the
 # transformers peer on the same GPU, then one table (summarize.mjs). JSON and logs go to $OUT.
 # Sizes: NUM_PROMPTS (1000), DH_PROMPTS (128), DH_OUTPUT (2048); SKIP_PEER=1, SKIP_OURS=1.
@@ -11,6 +12,9 @@ OUT=${OUT:-/tmp/gpu-bench-out}
 mkdir -p "$OUT"
 xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 sh apps/bench/gpu/prepare.sh
+# Optional packed forms (pack.sh's output as one archive; an addon + TypeScript snapshot of @vllm-ts/cuda).
+[ -f .device/bench.tar.xz ] && tar -xJf .device/bench.tar.xz
+[ -f .device/cuda-snapshot.tar.xz ] && tar -xJf .device/cuda-snapshot.tar.xz
 export VLLM_TS_CUDA_ADDON=${VLLM_TS_CUDA_ADDON:-$PWD/packages/cuda/build/Release/vllm_cuda.node}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/gpu.txt"
 M=apps/bench/gpu/models/llama-3.1-8b

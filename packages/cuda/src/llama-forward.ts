@@ -11,6 +11,9 @@ import { computeRopeCosSinCache } from './rope-cache.js';
 import type { RopeScaling } from './rope-cache.js';
 import type { CudaStream } from './stream.js';
 import { fillRandom } from './internal/fill-random.js';
+import { getBinding } from './binding.js';
+import { allocPinned } from './device.js';
+import { streamHandle } from './stream.js';
 
 /** The shape of a Llama-family decoder (Llama 2/3, Mistral, Qwen3 with `qkNorm`). */
 export interface LlamaConfig {
@@ -136,6 +139,23 @@ function invalidMix(): never {
   throw new InvalidArgumentError('invalid_weights', 'LlamaForward', 'weights', 'all raw 16-bit or all float values', 'a mix');
 }
 
+interface InputLayout {
+  readonly offsets: Record<'seqLens' | 'queryStartLoc' | 'logitsIndices' | 'tokenIds' | 'positions' | 'slotMapping' | 'blockTables', number>;
+  readonly total: number;
+}
+
+/** Offsets of the step inputs in their shared buffer; block tables last, so a step copies a prefix. */
+function inputLayout(T: number, S: number, L: number, W: number): InputLayout {
+  const sizes = { seqLens: S, queryStartLoc: S + 1, logitsIndices: L, tokenIds: T, positions: T, slotMapping: T, blockTables: S * W };
+  const offsets = {} as Record<keyof typeof sizes, number>;
+  let total = 0;
+  for (const [k, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+    offsets[k] = total;
+    total += n;
+  }
+  return { offsets, total };
+}
+
 /**
  * A Llama-family forward pass on the GPU composed from this package's kernels: weights and a paged
  * KV cache on the device, one call per scheduler step over all its tokens, logits only for the rows
@@ -154,9 +174,15 @@ export class LlamaForward {
   readonly #owned: DeviceTensor[];
   #numBlocks = 0;
 
+  readonly #staging: Int32Array;
+  readonly #layout: InputLayout;
+
   private constructor(config: LlamaConfig, options: LlamaForwardOptions, owned: DeviceTensor[], parts: {
     layers: LayerOnDevice[]; embed: DeviceTensor; norm: DeviceTensor; lmHead: DeviceTensor; cosSin: DeviceTensor; buffers: Record<string, DeviceTensor>;
+    staging: Int32Array; layout: InputLayout;
   }) {
+    this.#staging = parts.staging;
+    this.#layout = parts.layout;
     this.config = config;
     this.options = options;
     this.#owned = owned;
@@ -241,16 +267,24 @@ export class LlamaForward {
         owned.push(t);
         return t;
       };
+      // Every step input lives in one int32 buffer (fields at fixed offsets, so captured graphs keep
+      // their addresses), filled from a pinned mirror by one asynchronous copy per step.
+      const W = options.maxBlocksPerSeq;
+      const layout = inputLayout(T, Sq, maxNumLogits, W);
+      const inputs = buf([layout.total], 'int32');
+      const field = (name: keyof typeof layout.offsets, n: number) => inputs.rows(layout.offsets[name], n);
       const buffers = {
-        tokenIds: buf([T], 'int32'), positions: buf([T], 'int32'), slotMapping: buf([T], 'int32'),
-        blockTables: buf([Sq, options.maxBlocksPerSeq], 'int32'), seqLens: buf([Sq], 'int32'),
-        queryStartLoc: buf([Sq + 1], 'int32'), logitsIndices: buf([maxNumLogits], 'int32'), zeroIds: buf([T], 'int32'),
+        inputs,
+        seqLens: field('seqLens', Sq), queryStartLoc: field('queryStartLoc', Sq + 1), logitsIndices: field('logitsIndices', maxNumLogits),
+        tokenIds: field('tokenIds', T), positions: field('positions', T), slotMapping: field('slotMapping', T),
+        blockTables: field('blockTables', Sq * W).view([Sq, W]), zeroIds: buf([T], 'int32'),
         x: buf([T, H], dt), residual: buf([T, H], dt), qkv: buf([T, qkvRows], dt), attn: buf([T, NH * D], dt),
         gateUp: buf([T, 2 * I], dt), act: buf([T, I], dt), sampled: buf([maxNumLogits, H], dt), logits: buf([maxNumLogits, c.vocabSize], 'float32'),
         workspace: buf([decodeWorkspaceFloats(Sq, NH, NKV, D, maxSeqLen)], 'float32'),
       };
       buffers.zeroIds.zero();
-      const fwd = new LlamaForward(config, options, owned, { layers, embed, norm, lmHead, cosSin, buffers });
+      const staging = new Int32Array(allocPinned(layout.total * 4));
+      const fwd = new LlamaForward(config, options, owned, { layers, embed, norm, lmHead, cosSin, buffers, staging, layout });
       if ((options.numBlocks ?? 0) > 0) fwd.allocateKvCache(options.numBlocks!);
       return fwd;
     } catch (error) {
@@ -327,12 +361,15 @@ export class LlamaForward {
   }
 
   /**
-   * Copies one step's inputs into the device buffers (synchronously) and describes the step.
+   * Stages one step's inputs in pinned memory and enqueues their copy to the device (one copy) on
+   * `stream`, or copies them synchronously without one, and describes the step. The previous
+   * step's work must have finished: its inputs are overwritten.
    * @param step flat inputs
+   * @param stream stream the step's {@link LlamaForward.run} or graph replay will use
    * @returns the shape to pass to {@link LlamaForward.run}
    * @throws {InvalidArgumentError} when the step exceeds the capacities
    */
-  prepare(step: LlamaStep): LlamaStepShape {
+  prepare(step: LlamaStep, stream?: CudaStream): LlamaStepShape {
     const S = 'LlamaForward.prepare';
     const T = checkInt(S, 'tokenIds.length', step.tokenIds.length, 1, this.options.maxNumTokens);
     const numSeqs = checkInt(S, 'seqLens.length', step.seqLens.length, 1, this.options.maxNumSeqs);
@@ -346,17 +383,22 @@ export class LlamaForward {
       throw new InvalidArgumentError('invalid_step', S, 'blockTables.length', String(numSeqs * this.options.maxBlocksPerSeq), step.blockTables.length);
     }
     const numLogits = checkInt(S, 'logitsIndices.length', step.logitsIndices.length, 0, this.options.maxNumLogits ?? this.options.maxNumSeqs);
-    const b = this.#buffers;
-    b.tokenIds!.rows(0, T).copyFromHost(step.tokenIds);
-    b.positions!.rows(0, T).copyFromHost(step.positions);
-    b.slotMapping!.rows(0, T).copyFromHost(step.slotMapping);
-    b.blockTables!.rows(0, numSeqs).copyFromHost(step.blockTables);
-    b.seqLens!.rows(0, numSeqs).copyFromHost(step.seqLens);
-    b.queryStartLoc!.rows(0, numSeqs + 1).copyFromHost(step.queryStartLoc);
-    if (numLogits > 0) b.logitsIndices!.rows(0, numLogits).copyFromHost(step.logitsIndices);
+    const { offsets } = this.#layout;
+    const h = this.#staging;
+    h.set(step.seqLens, offsets.seqLens);
+    h.set(step.queryStartLoc, offsets.queryStartLoc);
+    h.set(step.logitsIndices, offsets.logitsIndices);
+    h.set(step.tokenIds, offsets.tokenIds);
+    h.set(step.positions, offsets.positions);
+    h.set(step.slotMapping, offsets.slotMapping);
+    h.set(step.blockTables, offsets.blockTables);
+    const used = offsets.blockTables + step.blockTables.length;
+    getBinding().copyHostToDevice(this.#buffers.inputs!.address, h, used * 4, streamHandle(stream), stream === undefined);
     let maxQueryLen = 0;
     for (let s = 0; s < numSeqs; s++) maxQueryLen = Math.max(maxQueryLen, step.queryStartLoc[s + 1]! - step.queryStartLoc[s]!);
-    return { numTokens: T, numSeqs, numLogits, maxQueryLen, maxSeqLen: Math.max(...step.seqLens), isDecode: maxQueryLen === 1 && T === numSeqs };
+    let maxSeqLen = 0;
+    for (const n of step.seqLens) maxSeqLen = Math.max(maxSeqLen, n);
+    return { numTokens: T, numSeqs, numLogits, maxQueryLen, maxSeqLen, isDecode: maxQueryLen === 1 && T === numSeqs };
   }
 
   /**

@@ -115,7 +115,7 @@ export class CudaModelRunner implements ModelRunner {
         queryStartLoc[s + 1] = t;
       }
       const logitsIndices = Int32Array.from({ length: Math.min(numSeqs, this.sampler!.capacity) }, (_, s) => queryStartLoc[s + 1]! - 1);
-      const shape = fwd.prepare({ tokenIds, positions, slotMapping, blockTables, seqLens, queryStartLoc, logitsIndices });
+      const shape = fwd.prepare({ tokenIds, positions, slotMapping, blockTables, seqLens, queryStartLoc, logitsIndices }, this.stream);
       const logits = fwd.run(shape, this.stream);
       this.sampler!.sample(logits, shape.numLogits, [], this.stream);
       this.stream.synchronize();
@@ -242,13 +242,13 @@ export class CudaModelRunner implements ModelRunner {
   private runForward(fwd: LlamaForward, s: CudaStep): DeviceTensor {
     const maxGraph = this.graphSizes.at(-1) ?? 0;
     if (!isGraphableDecode(s, maxGraph)) {
-      const shape = fwd.prepare(s.step);
+      const shape = fwd.prepare(s.step, this.stream);
       return fwd.run(shape, this.stream);
     }
     const batch = this.graphSizes.find((b) => b >= s.shape.numSeqs)!;
     const bound = decodeSeqLenBucket(s.shape.maxSeqLen, this.maxBlocksPerSeq(this.limits!) * this.blockSize);
     const padded = padDecodeStep(s, batch, bound);
-    const shape: LlamaStepShape = { ...fwd.prepare(padded.step), maxSeqLen: bound };
+    const shape: LlamaStepShape = { ...fwd.prepare(padded.step, this.stream), maxSeqLen: bound };
     const key = `${batch}:${bound}`;
     const graph = this.graphs.get(key);
     if (graph) {
