@@ -19,7 +19,14 @@ export VLLM_TS_CUDA_ADDON=${VLLM_TS_CUDA_ADDON:-$PWD/packages/cuda/build/Release
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/gpu.txt"
 M=apps/bench/gpu/models/llama-3.1-8b
 COMMON="--model $M --load-format dummy --device cuda --dtype bfloat16 --max-model-len 4096"
-bench() { echo "== vllm-ts-bench $*"; timeout "${STEP_TIMEOUT:-300}" node .device/bench/vllm-ts-bench.mjs "$@" 2>&1 | grep -v '^\s*$' | tail -8; }
+# VLLM_TS_CUDA_STEP_TIMING=1: the runner prints where each kind of step spends its time when it closes.
+export VLLM_TS_CUDA_STEP_TIMING=${VLLM_TS_CUDA_STEP_TIMING:-1}
+n=0
+bench() {
+  n=$((n + 1)); echo "== vllm-ts-bench $*"
+  timeout "${STEP_TIMEOUT:-300}" node .device/bench/vllm-ts-bench.mjs "$@" >"$OUT/bench-$n.log" 2>&1
+  grep -v '^\s*$' "$OUT/bench-$n.log" | grep -v '^\[cuda runner\]' | tail -4; grep '^\[cuda runner\]' "$OUT/bench-$n.log"
+}
 if [ "${SKIP_OURS:-0}" != 1 ]; then
   bench latency $COMMON --batch-size 1 --input-len 1024 --output-len 128 --num-iters-warmup 1 --num-iters 5 --output-json "$OUT/ours-latency-b1.json"
   bench throughput $COMMON --dataset-name random --num-prompts "${NUM_PROMPTS:-1000}" --input-len 1024 --output-len 128 --output-json "$OUT/ours-throughput.json"

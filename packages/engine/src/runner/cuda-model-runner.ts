@@ -19,6 +19,7 @@ import { RequestStates } from './request-state.js';
 import { RunnerOutputBuilder } from './runner-output-builder.js';
 import { buildCudaStep, decodeGraphBatchSizes, decodeSeqLenBucket, isGraphableDecode, padDecodeStep, type CudaStep } from './cuda-step-builder.js';
 import { DeviceSampler, samplesOnDevice } from './cuda-sampler.js';
+import { CudaStepTimer } from './cuda-step-timer.js';
 
 /** Options of {@link CudaModelRunner}. */
 export interface CudaModelRunnerOptions {
@@ -55,6 +56,8 @@ export class CudaModelRunner implements ModelRunner {
   private graphSizes: number[] = [];
   private blockSize = 0;
   private cpuCache: Float32Array[] | null = null;
+  private readonly timer = new CudaStepTimer();
+  private lastStepGraphed = false;
 
   /**
    * @param modelConfig the model's shape
@@ -141,6 +144,7 @@ export class CudaModelRunner implements ModelRunner {
   }
 
   execute(so: SchedulerOutput): ModelRunnerOutput {
+    this.timer.beginCall();
     const fwd = this.forward;
     const limits = this.limits;
     invariant(fwd && limits && fwd.numBlocks > 0, 'initializeKVCache must be called before execute');
@@ -154,6 +158,7 @@ export class CudaModelRunner implements ModelRunner {
     const plan = buildForwardBatch(scheduled, this.blockSize);
     const cap = this.sampler!.capacity;
     const cudaStep = buildCudaStep(plan, scheduled, this.maxBlocksPerSeq(limits), cap);
+    this.timer.beforeLaunch(this.stream);
     const logits = this.runForward(fwd, cudaStep);
 
     // Rows the device samples; the host takes requests needing more, forks' parents and rows past the buffer.
@@ -178,12 +183,17 @@ export class CudaModelRunner implements ModelRunner {
       }
     });
     if (hostRequests.length > 0 || forks.length > 0) this.sampleOnHost(fwd, plan.batch.logitsRows, logits, hostRequests, forks, out);
+    this.timer.afterLaunch(this.stream);
     // The next step overwrites the input buffers: this one must be done with them.
     this.stream.synchronize();
+    this.timer.endCall(!cudaStep.shape.isDecode ? 'mixed' : this.lastStepGraphed ? 'decode-graph' : 'decode-eager', cudaStep.shape.numTokens);
     return out.build();
   }
 
   close(): void {
+    const timing = this.timer.summary();
+    if (timing !== null) process.stderr.write(`${timing}\n`);
+    this.timer.destroy();
     for (const g of this.graphs.values()) g.destroy();
     this.graphs.clear();
     this.stream.synchronize();
@@ -241,6 +251,7 @@ export class CudaModelRunner implements ModelRunner {
   /** Runs the step eagerly, or replays (capturing on first sight) the decode graph of its padded shape. */
   private runForward(fwd: LlamaForward, s: CudaStep): DeviceTensor {
     const maxGraph = this.graphSizes.at(-1) ?? 0;
+    this.lastStepGraphed = false;
     if (!isGraphableDecode(s, maxGraph)) {
       const shape = fwd.prepare(s.step, this.stream);
       return fwd.run(shape, this.stream);
@@ -252,6 +263,7 @@ export class CudaModelRunner implements ModelRunner {
     const key = `${batch}:${bound}`;
     const graph = this.graphs.get(key);
     if (graph) {
+      this.lastStepGraphed = true;
       graph.replay(this.stream);
       return fwd.logitsView(shape.numLogits);
     }
