@@ -68,4 +68,27 @@ describe.skipIf(!cuda)(title('CUDA engine golden tokens'), () => {
       await llm.close();
     }
   }, 120_000);
+
+  it('prompt logprobs past the logits buffer (computed after the pass) match the CPU runner', async () => {
+    const name = 'tiny-llama';
+    const ref = modelReference(name) as Reference;
+    const prompt = ref.prompts.reduce((a, b) => (b.prompt_ids.length > a.prompt_ids.length ? b : a));
+    const params = new SamplingParams({ temperature: 0, maxTokens: 2, ignoreEos: true, promptLogprobs: 0 });
+    const run = async (device: 'cpu' | 'cuda') => {
+      // maxNumSeqs 4: the GPU computes at most 8 logits rows in the pass; the rest come from logitsForRows.
+      const llm = await LLM.create({ model: modelFixtureDir(name), device, dtype: 'float32', maxModelLen: 640, maxNumSeqs: 4, kvCacheMemoryBytes: 1 << 22 });
+      try {
+        const [out] = await llm.generate([{ promptTokenIds: prompt.prompt_ids }], params);
+        return out!.promptLogprobs!.slice(1).map((e) => e!.chosen.logprob);
+      } finally {
+        await llm.close();
+      }
+    };
+    const gpu = await run('cuda');
+    const cpu = await run('cpu');
+    expect(gpu.length).toBe(prompt.prompt_ids.length - 1);
+    expect(gpu.length).toBeGreaterThan(8);
+    const worst = Math.max(...gpu.map((g, i) => Math.abs(g - cpu[i]!)));
+    expect(worst).toBeLessThan(1e-3);
+  }, 120_000);
 });
