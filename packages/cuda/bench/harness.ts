@@ -1,5 +1,5 @@
 // Event-timed, warmed-up, repeated measurements; medians only.
-import { CudaEvent, CudaStream } from '../src/index.js';
+import { CudaEvent, CudaGraph, CudaStream } from '../src/index.js';
 
 export interface Timing {
   /** Median milliseconds per call. */
@@ -27,6 +27,26 @@ export function timeOnStream(stream: CudaStream, fn: () => void, options: { warm
   end.destroy();
   samples.sort((a, b) => a - b);
   return { ms: samples[Math.floor(samples.length / 2)]!, spreadMs: samples.at(-1)! - samples[0]! };
+}
+
+/**
+ * Times `fn` as the GPU runs it without host launch gaps: `iters` calls captured into one CUDA graph,
+ * the graph replayed (warmup, then `reps` replays; the median replay over `iters`). For kernels of a few microseconds, whose
+ * eager timing measures the host's launch rate instead. `fn` runs once eagerly first (plans, attributes).
+ */
+export function timeGraph(stream: CudaStream, fn: () => void, options: { iters?: number; reps?: number } = {}): Timing {
+  const { iters = 20, reps = 7 } = options;
+  fn();
+  stream.synchronize();
+  const graph = CudaGraph.capture(stream, () => {
+    for (let i = 0; i < iters; i++) fn();
+  });
+  try {
+    const t = timeOnStream(stream, () => graph.replay(stream), { warmup: 2, iters: 1, reps });
+    return { ms: t.ms / iters, spreadMs: t.spreadMs / iters };
+  } finally {
+    graph.destroy();
+  }
 }
 
 /** Formats rows as an aligned plain-text table. */

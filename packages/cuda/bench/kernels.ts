@@ -10,8 +10,10 @@ import {
   rotaryEmbedding, sample, siluAndMul, writeKvCache,
 } from '../src/index.js';
 import type { DType } from '../src/index.js';
+import { gemv } from '../src/ops/gemm.js';
+import { rotaryEmbeddingWithKvCache } from '../src/ops/rotary.js';
 import { Rng } from '../src/testing/random.js';
-import { formatTable, timeOnStream } from './harness.js';
+import { formatTable, timeGraph, timeOnStream } from './harness.js';
 
 if (!isCudaAvailable()) {
   console.log(`CUDA unavailable: ${cudaUnavailableReason()}`);
@@ -69,6 +71,13 @@ function bench(name: string, fn: () => void, work: { bytes?: number; flops?: num
   console.log(`${name}: ${t.ms.toFixed(4)} ms (spread ${t.spreadMs.toFixed(4)})`);
 }
 
+/** Like bench, timed as graph replays (no host launch gaps): for kernels of a few microseconds. */
+function benchGraph(name: string, fn: () => void, work: { bytes?: number; flops?: number }): void {
+  const t = timeGraph(stream, fn);
+  rows.push({ name, ...t, ...work });
+  console.log(`${name}: ${t.ms.toFixed(4)} ms (spread ${t.spreadMs.toFixed(4)})`);
+}
+
 const device = getDeviceInfo();
 console.log(`device: ${device.name}, ${device.multiProcessorCount} SMs, ${(device.totalGlobalMem / 2 ** 30).toFixed(0)} GiB`);
 
@@ -108,6 +117,7 @@ const T = 16384; // tokens in a large prefill batch
   const act = DeviceTensor.empty([T, I], 'bfloat16');
   tensors.push(act);
   bench('siluAndMul 16k x 14336', () => siluAndMul(act, gu, { stream }), { bytes: 3 * T * I * 2 });
+  benchGraph('siluAndMul 1 x 14336 (graph)', () => siluAndMul(act.rows(0, 1), gu.rows(0, 1), { stream }), { bytes: 3 * I * 2 });
   for (const t of [table, gu, act]) t.free();
 
   const width = (NH + 2 * NKV) * D;
@@ -133,6 +143,12 @@ const T = 16384; // tokens in a large prefill batch
     { bytes: 2 * 2 * T * NKV * D * 2 },
   );
 
+  bench(
+    'rotaryEmbeddingWithKvCache 16k tokens',
+    () => rotaryEmbeddingWithKvCache({ positions, query: qkv.columns(0, NH * D), key: qkv.columns(NH * D, NKV * D), value: qkv.columns((NH + NKV) * D, NKV * D), cosSinCache: cosSin, numHeads: NH, numKvHeads: NKV, headDim: D, keyCache: kc, valueCache: vc, slotMapping: slots }, { stream }),
+    { bytes: T * (2 * (NH + NKV) * D * 2 + 3 * NKV * D * 2) + T * D * 4 },
+  );
+
   // Prefill: 16 sequences of 1024 new tokens each, causal.
   const seqs = 16;
   const L = T / seqs;
@@ -142,12 +158,64 @@ const T = 16384; // tokens in a large prefill batch
   const qsl = ints(Array.from({ length: seqs + 1 }, (_, i) => i * L), [seqs + 1]);
   const attnOut = DeviceTensor.empty([T, NH * D], 'bfloat16');
   tensors.push(attnOut);
+  // The tensor-core kernel's 64-row query tiles (4 warps; the default at head dim 128 is 8 warps, 128 rows).
+  process.env.VLLM_TS_FA2_WARPS = '4';
+  bench(
+    'pagedAttentionPrefill 16 x 1024 causal, 4 warps',
+    () => pagedAttentionPrefill({ out: attnOut, query: qkv.columns(0, NH * D), keyCache: kc, valueCache: vc, blockTables: tables, seqLens, queryStartLoc: qsl, maxQueryLen: L, numHeads: NH, scale: 1 / Math.sqrt(D) }, { stream }),
+    { flops: 4 * seqs * ((L * (L + 1)) / 2) * NH * D },
+    3,
+  );
+  delete process.env.VLLM_TS_FA2_WARPS;
   bench(
     'pagedAttentionPrefill 16 x 1024 causal',
     () => pagedAttentionPrefill({ out: attnOut, query: qkv.columns(0, NH * D), keyCache: kc, valueCache: vc, blockTables: tables, seqLens, queryStartLoc: qsl, maxQueryLen: L, numHeads: NH, scale: 1 / Math.sqrt(D) }, { stream }),
     { flops: 4 * seqs * ((L * (L + 1)) / 2) * NH * D },
     3,
   );
+
+  // Head dim 64 through the same path: 64 heads of 64 over 16 kv heads (the same bytes per token); the
+  // default configuration, then the kernel's other ones through its overrides.
+  {
+    const [nh, nkv, d] = [64, 16, 64];
+    const k64 = kc.view([numBlocks, blockSize, nkv, d]);
+    const v64 = vc.view([numBlocks, blockSize, nkv, d]);
+    for (const [warps, tileK] of [[null, null], ['8', '64'], ['4', '128'], ['8', '128']] as const) {
+      if (warps) Object.assign(process.env, { VLLM_TS_FA2_WARPS: warps, VLLM_TS_FA2_TILE_K: tileK });
+      bench(
+        `pagedAttentionPrefill 16 x 1024 causal, head dim 64${warps ? `, ${warps} warps, key tile ${tileK}` : ''}`,
+        () => pagedAttentionPrefill({ out: attnOut, query: qkv.columns(0, nh * d), keyCache: k64, valueCache: v64, blockTables: tables, seqLens, queryStartLoc: qsl, maxQueryLen: L, numHeads: nh, scale: 1 / Math.sqrt(d) }, { stream }),
+        { flops: 4 * seqs * ((L * (L + 1)) / 2) * nh * d },
+        3,
+      );
+      delete process.env.VLLM_TS_FA2_WARPS;
+      delete process.env.VLLM_TS_FA2_TILE_K;
+    }
+  }
+
+  // One decode token (batch-1 step): launch configuration, not bandwidth, decides these.
+  {
+    const x1 = x.rows(0, 1);
+    const r1 = r.rows(0, 1);
+    benchGraph('fusedAddRmsNorm 1 x 4096 (graph)', () => fusedAddRmsNorm(x1, r1, w, 1e-5, { stream }), { bytes: 4 * H * 2 });
+    const q1 = qkv.rows(0, 1);
+    const p1 = positions.rows(0, 1);
+    benchGraph(
+      'rotaryEmbedding 1 token (q+k) (graph)',
+      () => rotaryEmbedding({ positions: p1, query: q1.columns(0, NH * D), key: q1.columns(NH * D, NKV * D), cosSinCache: cosSin, numHeads: NH, numKvHeads: NKV, headDim: D }, { stream }),
+      { bytes: 2 * (NH + NKV) * D * 2 + D * 4 },
+    );
+    benchGraph(
+      'rotaryEmbeddingWithKvCache 1 token (graph)',
+      () => rotaryEmbeddingWithKvCache({ positions: p1, query: q1.columns(0, NH * D), key: q1.columns(NH * D, NKV * D), value: q1.columns((NH + NKV) * D, NKV * D), cosSinCache: cosSin, numHeads: NH, numKvHeads: NKV, headDim: D, keyCache: kc, valueCache: vc, slotMapping: slots.rows(0, 1) }, { stream }),
+      { bytes: 2 * (NH + NKV) * D * 2 + 3 * NKV * D * 2 + D * 4 },
+    );
+    benchGraph(
+      'writeKvCache 1 token (graph)',
+      () => writeKvCache({ key: q1.columns(NH * D, NKV * D), value: q1.columns((NH + NKV) * D, NKV * D), keyCache: kc, valueCache: vc, slotMapping: slots.rows(0, 1) }, { stream }),
+      { bytes: 2 * 2 * NKV * D * 2 },
+    );
+  }
 
   // Decode: 64 sequences x 2048 context, one new token each.
   const B = 64;
@@ -166,6 +234,35 @@ const T = 16384; // tokens in a large prefill batch
     () => pagedAttentionDecode({ out: dOut, query: q, keyCache: dk, valueCache: dv, blockTables: dTables, seqLens: dLens, maxSeqLen: ctx, numHeads: NH, scale: 1 / Math.sqrt(D), workspace: ws }, { stream }),
     { bytes: 2 * B * ctx * NKV * D * 2 },
   );
+  // The same bytes and query heads per kv head, laid out as 512 sequences of one kv head: a kv head's keys
+  // are then whole contiguous cache rows instead of 256-byte pieces 2 KB apart (the layout's cost).
+  {
+    const b1 = B * NKV;
+    const k1 = dk.view([B * dBlocks * NKV, blockSize, 1, D]);
+    const v1 = dv.view([B * dBlocks * NKV, blockSize, 1, D]);
+    const tables1 = ints(rng.permutation(b1 * dBlocks), [b1, dBlocks]);
+    const lens1 = ints(Array.from({ length: b1 }, () => ctx), [b1]);
+    const ws1 = DeviceTensor.empty([decodeWorkspaceFloats(b1, NH / NKV, 1, D, ctx)], 'float32');
+    tensors.push(ws1);
+    const q1 = q.view([b1, (NH / NKV) * D]);
+    const o1 = dOut.view([b1, (NH / NKV) * D]);
+    bench(
+      'pagedAttentionDecode 512 x 2048 ctx, 1 kv head',
+      () => pagedAttentionDecode({ out: o1, query: q1, keyCache: k1, valueCache: v1, blockTables: tables1, seqLens: lens1, maxSeqLen: ctx, numHeads: NH / NKV, scale: 1 / Math.sqrt(D), workspace: ws1 }, { stream }),
+      { bytes: 2 * b1 * ctx * D * 2 },
+    );
+  }
+  // Batch-1 decode over 1024 tokens of context (the Llama decode step's attention, per layer).
+  {
+    const ws1 = DeviceTensor.empty([decodeWorkspaceFloats(1, NH, NKV, D, 1024)], 'float32');
+    tensors.push(ws1);
+    const lens1 = ints([1024], [1]);
+    benchGraph(
+      'pagedAttentionDecode 1 x 1024 ctx (graph)',
+      () => pagedAttentionDecode({ out: dOut.rows(0, 1), query: q.rows(0, 1), keyCache: dk, valueCache: dv, blockTables: dTables.rows(0, 1), seqLens: lens1, maxSeqLen: 1024, numHeads: NH, scale: 1 / Math.sqrt(D), workspace: ws1 }, { stream }),
+      { bytes: 2 * 1024 * NKV * D * 2 },
+    );
+  }
   for (const t of [x, r, qkv, kc, vc, dk, dv]) t.free();
 }
 
@@ -179,6 +276,15 @@ for (const [label, n, k] of [['qkv', (NH + 2 * NKV) * D, H], ['o_proj', H, NH * 
     tensors.push(out);
     const work = m === 1 ? { bytes: n * k * 2 } : { flops: 2 * m * n * k };
     bench(`gemm ${label} m=${m} (${n}x${k})`, () => gemm({ out, a, weight: w }, { stream }), work);
+    if (m === 1) {
+      // Four weight copies in turn, so consecutive calls cannot hit the 60 MB L2 (as in a model's layers).
+      const ws = [w, random([n, k], 'bfloat16', 0.05), random([n, k], 'bfloat16', 0.05), random([n, k], 'bfloat16', 0.05)];
+      let gi = 0;
+      benchGraph(`gemm ${label} m=1 (graph)`, () => gemm({ out, a, weight: ws[gi++ % 4]! }, { stream }), work);
+      let vi = 0;
+      benchGraph(`gemv ${label} m=1 (graph)`, () => gemv({ out, a, weight: ws[vi++ % 4]! }, { stream }), work);
+      for (const extra of ws.slice(1)) extra.free();
+    }
     a.free();
     out.free();
   }

@@ -47,6 +47,8 @@ out['siluAndMul 16k x 14336'] = time_ms(lambda: F.silu(gu[:, :I]) * gu[:, I:]); 
 # Prefill attention: 16 x 1024 causal, GQA, contiguous (no paging) through SDPA (flash).
 q = torch.randn(16, NH, 1024, D, device=dev, dtype=bf); k = torch.randn(16, NKV, 1024, D, device=dev, dtype=bf); v = torch.randn_like(k)
 out['pagedAttentionPrefill 16 x 1024 causal'] = time_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True), iters=3)
+q = torch.randn(16, 64, 1024, 64, device=dev, dtype=bf); k = torch.randn(16, 16, 1024, 64, device=dev, dtype=bf); v = torch.randn_like(k)
+out['pagedAttentionPrefill 16 x 1024 causal, head dim 64'] = time_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True), iters=3)
 q = torch.randn(64, NH, 1, D, device=dev, dtype=bf); k = torch.randn(64, NKV, 2048, D, device=dev, dtype=bf); v = torch.randn_like(k)
 out['pagedAttentionDecode 64 x 2048 ctx'] = time_ms(lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
 del q, k, v
@@ -109,7 +111,10 @@ def llama_peer():
     times.sort()
     return times[len(times) // 2]
 
+import os
 try:
+    if os.environ.get('SKIP_TRANSFORMERS') == '1':
+        raise RuntimeError('skipped (SKIP_TRANSFORMERS=1)')
     for k in list(globals().keys()):
         if isinstance(globals()[k], torch.Tensor):
             del globals()[k]

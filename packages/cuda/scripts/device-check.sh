@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, from the repo root, after scripts/pack-device.sh here:
-#   run(command: "bash packages/cuda/scripts/device-check.sh", carry: [".device", "packages/cuda/build/Release"])
+#   run(command: "ADDON_XZ=1 bash packages/cuda/scripts/device-check.sh", carry: [".device/node.xz",
+#     ".device/cuda-node-modules.tar.xz", ".device/bench-kernels.mjs", ".device/bench-llama-decode.mjs",
+#     ".device/vllm_cuda.node.xz"])
 # The CUDA tests for real (vitest), then the kernel benchmarks with their PyTorch peer; the
-# benchmark table is printed last. Logs and JSON go to $OUT. SKIP_BENCH, SKIP_PEER, SKIP_LLAMA=1 skip parts.
+# benchmark table is printed last. Logs and JSON go to $OUT. SKIP_BENCH, SKIP_PEER, SKIP_LLAMA=1 skip parts;
+# SKIP_TRANSFORMERS=1 keeps the PyTorch kernel peers but skips the transformers decode peer.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/cuda-device-out}
 mkdir -p "$OUT"
 xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 tar -xJf .device/cuda-node-modules.tar.xz
+# ADDON_XZ=1: the addon came as .device/vllm_cuda.node.xz (a warm machine may still hold an older one
+# under build/Release, so only an explicit request replaces it).
+if [ "${ADDON_XZ:-0}" = 1 ]; then
+  mkdir -p packages/cuda/build/Release && xz -dc .device/vllm_cuda.node.xz >packages/cuda/build/Release/vllm_cuda.node
+fi
 export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 node -e "const b=require(process.env.VLLM_TS_CUDA_ADDON); console.log(JSON.stringify(b.probe())); console.log('cublasLt:', b.gemmInit())"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares what the GPU machine needs (it has CUDA and Python but no Node.js): Node itself, the
 # vitest closure of node_modules, and the benchmark bundled into one file. Writes under .device/
-# (git-ignored). Run from anywhere; then send `.device` and `packages/cuda/build/Release` along.
+# (git-ignored). Run from anywhere; then send `.device` (or its files) along; the addon travels as
+# .device/vllm_cuda.node.xz, or uncompressed as packages/cuda/build/Release.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ../shared/tools/pack-node-for-device.sh >/dev/null
@@ -13,4 +14,6 @@ for b in kernels llama-decode; do
   npx esbuild "packages/cuda/bench/$b.ts" --bundle --platform=node --format=esm --target=node20 \
     --conditions=@vllm-ts/source --log-level=warning --outfile=".device/bench-$b.mjs"
 done
+# The addon travels compressed (a quarter of its size): the working tree sent to the GPU machine is capped.
+[ -f packages/cuda/build/Release/vllm_cuda.node ] && xz -9 -T2 -c packages/cuda/build/Release/vllm_cuda.node >.device/vllm_cuda.node.xz
 ls -la .device

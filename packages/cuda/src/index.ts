@@ -19,8 +19,8 @@ export { computeRopeCosSinCache, ropeInverseFrequencies } from './rope-cache.js'
 export type { RopeScaling, RopeCacheOptions } from './rope-cache.js';
 export { embedding, rmsNorm, fusedAddRmsNorm, siluAndMul } from './ops/layers.js';
 export type { OpOptions } from './ops/layers.js';
-export { rotaryEmbedding } from './ops/rotary.js';
-export type { RotaryEmbeddingArgs } from './ops/rotary.js';
+export { rotaryEmbedding, rotaryEmbeddingWithKvCache } from './ops/rotary.js';
+export type { RotaryEmbeddingArgs, RotaryEmbeddingWithKvCacheArgs } from './ops/rotary.js';
 export {
   writeKvCache,
   pagedAttentionPrefill,
@@ -37,7 +37,7 @@ export type {
 } from './ops/attention.js';
 export { argmax, sample, applyPenalties } from './ops/sampling.js';
 export type { SampleArgs, ApplyPenaltiesArgs } from './ops/sampling.js';
-export { gemm } from './ops/gemm.js';
+export { gemm, gemv, GEMV_MAX_ROWS } from './ops/gemm.js';
 export type { GemmArgs } from './ops/gemm.js';
 export {
   embeddingReference,

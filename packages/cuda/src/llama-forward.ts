@@ -3,10 +3,10 @@ import { DeviceTensor } from './device-tensor.js';
 import { dtypeSize, type FloatDType } from './dtype.js';
 import type { HostData } from './device-tensor.js';
 import { checkInt } from './internal/check.js';
-import { decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill, writeKvCache } from './ops/attention.js';
+import { decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill } from './ops/attention.js';
 import { gemm } from './ops/gemm.js';
 import { embedding, fusedAddRmsNorm, rmsNorm, siluAndMul } from './ops/layers.js';
-import { rotaryEmbedding } from './ops/rotary.js';
+import { rotaryEmbeddingWithKvCache } from './ops/rotary.js';
 import { computeRopeCosSinCache } from './rope-cache.js';
 import type { RopeScaling } from './rope-cache.js';
 import type { CudaStream } from './stream.js';
@@ -436,8 +436,10 @@ export class LlamaForward {
       if (layer.qkvBias) embedding(qkv, zeroIds, layer.qkvBias, o);
       gemm({ out: qkv, a: x, weight: layer.qkv, beta: layer.qkvBias ? 1 : 0 }, o);
       if (layer.qNorm && layer.kNorm) this.#headNorm(qkv, T, layer.qNorm, layer.kNorm, o);
-      rotaryEmbedding({ positions: b.positions!.rows(0, T), query: q, key: k, cosSinCache: this.#cosSin, numHeads: NH, numKvHeads: NKV, headDim: D }, o);
-      writeKvCache({ key: k, value: v, keyCache, valueCache, slotMapping: b.slotMapping!.rows(0, T) }, o);
+      rotaryEmbeddingWithKvCache(
+        { positions: b.positions!.rows(0, T), query: q, key: k, value: v, cosSinCache: this.#cosSin, numHeads: NH, numKvHeads: NKV, headDim: D, keyCache, valueCache, slotMapping: b.slotMapping!.rows(0, T) },
+        o,
+      );
       const common = { out: attn, query: q, keyCache, valueCache, blockTables, seqLens, numHeads: NH, scale: 1 / Math.sqrt(D) };
       if (shape.isDecode) pagedAttentionDecode({ ...common, maxSeqLen: shape.maxSeqLen, workspace: b.workspace! }, o);
       else pagedAttentionPrefill({ ...common, queryStartLoc: b.queryStartLoc!.rows(0, shape.numSeqs + 1), maxQueryLen: shape.maxQueryLen }, o);

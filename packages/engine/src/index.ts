@@ -40,7 +40,7 @@ export type { ModelConfig, SupportedArchitecture, ModelDtype, ModelConfigOverrid
 export type { RopeConfig, RopeType } from './model/rope-config.js';
 export { ModelLoadError } from './model/model-error.js';
 export { loadModelRunner } from './runner/model-runner.js';
-export type { ModelRunner, LoadModelOptions, KVCacheInitOptions } from './runner/model-runner.js';
+export type { ModelRunner, LoadModelOptions, KVCacheInitOptions, StepLimits } from './runner/model-runner.js';
 export { resolveModelPath, hubCacheDir } from './loader/hub-resolver.js';
 export type { ResolveModelOptions } from './loader/hub-resolver.js';
 export type { DownloadProgress } from './loader/hub-download.js';

@@ -2,7 +2,8 @@
 // or libraries, so the few entry points used are declared here from the public cublasLt.h ABI.
 // out[m, n] = alpha * a[m, k] . w[n, k]^T + beta * out  (row-major; w in the PyTorch Linear layout),
 // fp32 accumulation, fp32 scale. Each shape's algorithm is picked once, by timing cuBLASLt's top
-// heuristic candidates on the first call (see planFor).
+// heuristic candidates on the first call (see planFor); for decode shapes (m <= 8, 16-bit inputs) the
+// skinny GEMM kernel of kernels/gemv.cu is one more candidate, kept only where it measured faster.
 #include <dlfcn.h>
 #include <cstdlib>
 #include <map>
@@ -11,6 +12,7 @@
 #include <tuple>
 #include <vector>
 #include "cuda-check.h"
+#include "kernels/kernels.h"
 
 namespace vllm_cuda {
 namespace {
@@ -58,6 +60,7 @@ struct Plan {
   Layout a, b, c;
   Algo algo;
   size_t workspaceSize;
+  bool gemv;  // launchGemv instead of cuBLASLt
 };
 
 struct State {
@@ -138,39 +141,69 @@ State& ready(Napi::Env env) {
 
 constexpr int kCandidates = 8;
 
-// Median-free quick timing of one algorithm: 2 warm-up calls, then 5 timed; < 0 when it fails.
-float timeAlgo(State& s, const Plan& plan, const Algo& algo, size_t workspaceSize, const void* a, const void* w, void* out,
-               cudaStream_t stream) {
-  const float alpha = 1.f, beta = 0.f;
-  auto call = [&] {
-    return s.api.matmul(s.handle, plan.desc, &alpha, w, plan.a, a, plan.b, &beta, out, plan.c, out, plan.c, &algo,
-                        s.workspace, workspaceSize, stream);
-  };
+// Bytes written between timed calls of a decode shape: over twice the 60 MB L2 of an H200.
+constexpr size_t kFlushBytes = 128u << 20;
+
+// Median-free quick timing: 2 warm-up calls, then 5 timed; < 0 when a call fails. With `flush` (decode
+// shapes, whose weights a model streams from device memory layer after layer), each timed call follows
+// a write of kFlushBytes there, so it reads its weight from device memory rather than a hot L2.
+template <typename Call>
+float timeCalls(void* flush, cudaStream_t stream, Call call) {
   for (int i = 0; i < 2; ++i)
-    if (call() != 0) return -1.f;
+    if (!call()) return -1.f;
   cudaEvent_t start, end;
   if (cudaEventCreate(&start) != cudaSuccess) return -1.f;
   if (cudaEventCreate(&end) != cudaSuccess) {
     cudaEventDestroy(start);
     return -1.f;
   }
-  float ms = -1.f;
-  cudaEventRecord(start, stream);
+  float total = 0.f;
   bool ok = true;
-  for (int i = 0; i < 5 && ok; ++i) ok = call() == 0;
-  cudaEventRecord(end, stream);
-  if (ok && cudaEventSynchronize(end) == cudaSuccess) cudaEventElapsedTime(&ms, start, end);
+  if (flush) {
+    for (int i = 0; i < 5 && ok; ++i) {
+      ok = cudaMemsetAsync(flush, i, kFlushBytes, stream) == cudaSuccess;
+      cudaEventRecord(start, stream);
+      ok = ok && call();
+      cudaEventRecord(end, stream);
+      float ms = 0.f;
+      ok = ok && cudaEventSynchronize(end) == cudaSuccess && cudaEventElapsedTime(&ms, start, end) == cudaSuccess;
+      total += ms;
+    }
+  } else {
+    cudaEventRecord(start, stream);
+    for (int i = 0; i < 5 && ok; ++i) ok = call();
+    cudaEventRecord(end, stream);
+    ok = ok && cudaEventSynchronize(end) == cudaSuccess && cudaEventElapsedTime(&total, start, end) == cudaSuccess;
+  }
   cudaEventDestroy(start);
   cudaEventDestroy(end);
   cudaGetLastError();
-  return ok ? ms : -1.f;
+  return ok ? total : -1.f;
+}
+
+float timeAlgo(State& s, const Plan& plan, const Algo& algo, size_t workspaceSize, const void* a, const void* w, void* out,
+               void* flush, cudaStream_t stream) {
+  const float alpha = 1.f, beta = 0.f;
+  return timeCalls(flush, stream, [&] {
+    return s.api.matmul(s.handle, plan.desc, &alpha, w, plan.a, a, plan.b, &beta, out, plan.c, out, plan.c, &algo,
+                        s.workspace, workspaceSize, stream) == 0;
+  });
+}
+
+float timeGemv(GemvArgs g, void* flush, cudaStream_t stream) {
+  g.alpha = 1.f, g.beta = 0.f;
+  return timeCalls(flush, stream, [&] { return launchGemv(g, stream) == cudaSuccess; });
 }
 
 // The plan for a shape: cuBLASLt's heuristic candidates, timed on first use when that is safe (the
 // output is overwritten anyway, beta == 0, and the stream is not being captured into a graph);
 // otherwise the heuristic's first choice.
-const Plan& planFor(Napi::Env env, State& s, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldw, int64_t ldc,
-                    int inType, int outType, bool mayTime, const void* a, const void* w, void* out, cudaStream_t stream) {
+const Plan& planFor(Napi::Env env, State& s, const GemvArgs& g, int inType, int outType, bool mayTime,
+                    cudaStream_t stream) {
+  const int64_t m = g.m, n = g.n, k = g.k, lda = g.lda, ldw = g.ldw, ldc = g.ldc;
+  const void* a = g.a;
+  const void* w = g.w;
+  void* out = g.out;
   const auto key = std::make_tuple(m, n, k, lda, ldw, ldc, inType, outType);
   auto it = s.plans.find(key);
   if (it != s.plans.end()) return it->second;
@@ -198,13 +231,26 @@ const Plan& planFor(Napi::Env env, State& s, int64_t m, int64_t n, int64_t k, in
   int best = 0;
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   cudaStreamIsCapturing(stream, &capture);
-  if (mayTime && found > 1 && capture == cudaStreamCaptureStatusNone) {
+  plan.gemv = false;
+  if (mayTime && capture == cudaStreamCaptureStatusNone) {
+    // Decode shapes are timed with a cold L2 (see timeCalls); without the scratch, hot.
+    void* flush = nullptr;
+    if (m <= kGemvMaxRows && cudaMalloc(&flush, kFlushBytes) != cudaSuccess) {
+      flush = nullptr;
+      cudaGetLastError();
+    }
     float bestMs = -1.f;
-    for (int i = 0; i < found; ++i) {
+    for (int i = 0; i < found && found > 1; ++i) {
       if (results[i].state != 0) continue;
-      const float ms = timeAlgo(s, plan, results[i].algo, results[i].workspaceSize, a, w, out, stream);
+      const float ms = timeAlgo(s, plan, results[i].algo, results[i].workspaceSize, a, w, out, flush, stream);
       if (ms >= 0.f && (bestMs < 0.f || ms < bestMs)) bestMs = ms, best = i;
     }
+    if (found == 1) bestMs = timeAlgo(s, plan, results[0].algo, results[0].workspaceSize, a, w, out, flush, stream);
+    if (canUseGemv(g)) {
+      const float ms = timeGemv(g, flush, stream);
+      if (ms >= 0.f && (bestMs < 0.f || ms < bestMs)) plan.gemv = true;
+    }
+    if (flush) cudaFree(flush);
   }
   plan.algo = results[best].algo;
   plan.workspaceSize = results[best].workspaceSize;
@@ -228,13 +274,30 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (m == 0 || n == 0) return env.Undefined();
   const float alpha = static_cast<float>(numberArg(info, 11)), beta = static_cast<float>(numberArg(info, 12));
   void* out = ptrArg(info, 0);
-  const Plan& plan = planFor(env, s, m, n, k, intArg(info, 6), intArg(info, 7), intArg(info, 8),
-                             cudaDataType(env, intArg(info, 9)), cudaDataType(env, intArg(info, 10)), beta == 0.f,
-                             ptrArg(info, 1), ptrArg(info, 2), out, streamArg(info, 13));
+  const GemvArgs g{static_cast<DType>(intArg(info, 9)), static_cast<DType>(intArg(info, 10)), out, ptrArg(info, 1),
+                   ptrArg(info, 2), m, n, k, intArg(info, 6), intArg(info, 7), intArg(info, 8), alpha, beta};
+  const Plan& plan = planFor(env, s, g, cudaDataType(env, intArg(info, 9)), cudaDataType(env, intArg(info, 10)),
+                             beta == 0.f, streamArg(info, 13));
+  // The plan's key holds no addresses: a later call of the same shape may be misaligned for the kernel.
+  if (plan.gemv && canUseGemv(g)) {
+    CUDA_TRY(env, launchGemv(g, streamArg(info, 13)));
+    return env.Undefined();
+  }
   CUDA_TRY(env, CublasStatus{s.api.matmul(s.handle, plan.desc, &alpha, ptrArg(info, 2), plan.a, ptrArg(info, 1), plan.b,
                                           &beta, out, plan.c, out, plan.c, &plan.algo, s.workspace, plan.workspaceSize,
                                           streamArg(info, 13))});
   return env.Undefined();
+}
+
+// (out, a, w, m, n, k, lda, ldw, ldc, inDtype, outDtype, alpha, beta, stream): the skinny GEMM kernel alone,
+// without cuBLASLt (tests and benchmarks); src/ops/gemm.ts validates that it applies.
+Napi::Value Gemv(const Napi::CallbackInfo& info) {
+  const GemvArgs g{static_cast<DType>(intArg(info, 9)), static_cast<DType>(intArg(info, 10)), ptrArg(info, 0),
+                   ptrArg(info, 1), ptrArg(info, 2), intArg(info, 3), intArg(info, 4), intArg(info, 5), intArg(info, 6),
+                   intArg(info, 7), intArg(info, 8), static_cast<float>(numberArg(info, 11)),
+                   static_cast<float>(numberArg(info, 12))};
+  CUDA_TRY(info.Env(), launchGemv(g, streamArg(info, 13)));
+  return info.Env().Undefined();
 }
 
 // Loads the library and creates the handle; returns where it was loaded from.
@@ -252,6 +315,7 @@ std::string cublasStatusMessage(int status) {
 
 void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("gemv", Napi::Function::New(env, Gemv, "gemv"));
   exports.Set("gemmInit", Napi::Function::New(env, GemmInit, "gemmInit"));
 }
 

@@ -54,6 +54,31 @@ Value WriteKvCache(const CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// (dtype, positions, q, qStride, k, kStride, v, vStride, cosSin, keyCache, valueCache, slotMapping, numTokens,
+//  numHeads, numKvHeads, headDim, rotaryDim, stream)
+Value RopeNeoxWriteKv(const CallbackInfo& info) {
+  RopeWriteKvArgs a{};
+  a.dtype = dtypeArg(info, 0);
+  a.positions = p<int32_t>(info, 1);
+  a.q = ptrArg(info, 2);
+  a.qStride = intArg(info, 3);
+  a.k = ptrArg(info, 4);
+  a.kStride = intArg(info, 5);
+  a.v = ptrArg(info, 6);
+  a.vStride = intArg(info, 7);
+  a.cosSin = p<float>(info, 8);
+  a.keyCache = ptrArg(info, 9);
+  a.valueCache = ptrArg(info, 10);
+  a.slotMapping = p<int32_t>(info, 11);
+  a.numTokens = intArg(info, 12);
+  a.numHeads = static_cast<int>(intArg(info, 13));
+  a.numKvHeads = static_cast<int>(intArg(info, 14));
+  a.headDim = static_cast<int>(intArg(info, 15));
+  a.rotaryDim = static_cast<int>(intArg(info, 16));
+  CUDA_TRY(info.Env(), launchRopeNeoxWriteKv(a, streamArg(info, 17)));
+  return info.Env().Undefined();
+}
+
 // (dtype, out, query, queryStride, keyCache, valueCache, blockTables, maxBlocksPerSeq, seqLens, queryStartLoc,
 //  numSeqs, maxQueryLen, maxSeqLen, numHeads, numKvHeads, headDim, blockSize, scale, workspace, stream, isDecode)
 Value PagedAttention(const CallbackInfo& info) {
@@ -129,7 +154,8 @@ void registerKernels(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> fns[] = {
       {"embedding", Embedding},       {"rmsNorm", RmsNorm},
       {"fusedAddRmsNorm", FusedAddRmsNorm}, {"ropeNeox", RopeNeox},
-      {"writeKvCache", WriteKvCache}, {"pagedAttention", PagedAttention},
+      {"writeKvCache", WriteKvCache}, {"ropeNeoxWriteKv", RopeNeoxWriteKv},
+      {"pagedAttention", PagedAttention},
       {"decodeWorkspaceFloats", DecodeWorkspaceFloats}, {"siluAndMul", SiluAndMul},
       {"argmax", Argmax},             {"sample", Sample},
       {"applyPenalties", ApplyPenalties},

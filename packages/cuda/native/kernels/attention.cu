@@ -7,6 +7,7 @@
 // qLen new tokens and seqLen context tokens sits at position seqLen - qLen + i.
 // Decode: split-K. One block per (sequence, kv head, 512-token partition) computes all query heads of
 // the kv head's group; a second kernel merges the partitions with their (max, sum) pairs.
+#include "attention-prefill-fa2.h"
 #include "attention-prefill-mma.h"
 #include "common.cuh"
 
@@ -150,19 +151,22 @@ __device__ __forceinline__ void loadFloats(const T* __restrict__ src, float (&ds
 
 constexpr int kDecodeThreads = 128;
 constexpr int kDecodeWarps = kDecodeThreads / 32;
-constexpr int kGroupChunk = 8;  // query heads accumulated per pass over V
+constexpr int kGroupChunk = 8;  // most query heads accumulated per pass over V (sizes the shared scratch)
 
 // Decode: one block per (sequence, kv head, partition). Q.K: a key per group of kLanesPerKey lanes,
-// each lane holding D / kLanesPerKey contiguous dims (16-byte loads), so a warp scores 32 / kLanesPerKey
-// keys at once for every query head of the group. P.V: each warp takes every kDecodeWarps-th key, its lanes
-// split the row's dims; the warps' partial sums meet in shared memory.
+// each lane holding D / kLanesPerKey dims in interleaved 16-byte chunks, so a warp scores 32 / kLanesPerKey
+// keys at once for every query head of the group. P.V: a warp takes kPvKeys keys per step, kPvLanes lanes
+// per key with one 16-byte load each; lanes, then warps (through shared memory), sum their partials.
 template <typename T, int D>
 __global__ void __launch_bounds__(kDecodeThreads) decodeKernel(PagedAttentionArgs a, int maxParts, int partSize) {
   constexpr int kLanesPerKey = D >= 32 ? 4 : 2;
   constexpr int kDimsPerLane = D / kLanesPerKey;
   constexpr int kKeysPerWarp = 32 / kLanesPerKey;
-  constexpr int kPvDims = D >= 32 ? D / 32 : 1;  // dims per lane in P.V
+  constexpr int kPvDims = 16 / sizeof(T) < D ? 16 / sizeof(T) : D;  // dims per lane in P.V: one 16-byte load
   constexpr int kPvLanes = D / kPvDims;
+  constexpr int kPvKeys = 32 / kPvLanes;
+  // Query heads per pass over V: 4 with 8 dims per lane keeps the accumulators at 32 registers.
+  constexpr int kChunk = kPvDims >= 8 ? 4 : kGroupChunk;
   extern __shared__ float smem[];
   __shared__ float scratch[32];
   const int seq = blockIdx.x, kvHead = blockIdx.y, part = blockIdx.z;
@@ -173,8 +177,9 @@ __global__ void __launch_bounds__(kDecodeThreads) decodeKernel(PagedAttentionArg
   const int group = a.numHeads / a.numKvHeads;
   float* qs = smem;                         // [group][D]
   float* logits = qs + group * D;           // [group][partSize]
-  float* red = logits + group * partSize;   // [kDecodeWarps][kGroupChunk][D]
+  float* red = logits + group * partSize;   // [kDecodeWarps][kChunk][D]
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int pvLane = lane % kPvLanes, pvKey = lane / kPvLanes;
   const T* query = static_cast<const T*>(a.query) + static_cast<int64_t>(seq) * a.queryStride;
   const T* keyCache = static_cast<const T*>(a.keyCache);
   const T* valueCache = static_cast<const T*>(a.valueCache);
@@ -188,16 +193,34 @@ __global__ void __launch_bounds__(kDecodeThreads) decodeKernel(PagedAttentionArg
   __syncthreads();
 
   const int sub = lane % kLanesPerKey;
+  // Interleaved 16-byte chunks: the lanes of a key read adjacent chunks with each load, so one load
+  // instruction covers whole 32-byte sectors of every row (lane sub holds chunks sub, sub + kLanesPerKey, ...).
+  constexpr int kE = 16 / static_cast<int>(sizeof(T));
+  constexpr bool kInterleave = D >= kE && (D / kE) % kLanesPerKey == 0 && kDimsPerLane % kE == 0;
+  auto dimOf = [&](int i) { return kInterleave ? ((i / kE) * kLanesPerKey + sub) * kE + i % kE : sub * kDimsPerLane + i; };
   for (int t0 = warp * kKeysPerWarp; t0 < n; t0 += kDecodeWarps * kKeysPerWarp) {
     const int t = t0 + lane / kLanesPerKey;
     float k[kDimsPerLane];
-    if (t < n) loadFloats<T, kDimsPerLane>(keyCache + rowOffset(start + t) + sub * kDimsPerLane, k);
+    if (t < n) {
+      const T* row = keyCache + rowOffset(start + t);
+      if constexpr (kInterleave) {
+#pragma unroll
+        for (int c = 0; c < kDimsPerLane / kE; ++c) {
+          float chunk[kE];
+          loadFloats<T, kE>(row + (c * kLanesPerKey + sub) * kE, chunk);
+#pragma unroll
+          for (int e = 0; e < kE; ++e) k[c * kE + e] = chunk[e];
+        }
+      } else {
+        loadFloats<T, kDimsPerLane>(row + sub * kDimsPerLane, k);
+      }
+    }
     for (int g = 0; g < group; ++g) {
       float dot = 0.f;
       if (t < n) {
-        const float* q = qs + g * D + sub * kDimsPerLane;
+        const float* q = qs + g * D;
 #pragma unroll
-        for (int i = 0; i < kDimsPerLane; ++i) dot += q[i] * k[i];
+        for (int i = 0; i < kDimsPerLane; ++i) dot += q[dimOf(i)] * k[i];
       }
 #pragma unroll
       for (int o = kLanesPerKey / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
@@ -229,38 +252,46 @@ __global__ void __launch_bounds__(kDecodeThreads) decodeKernel(PagedAttentionArg
   }
   __syncthreads();
 
-  for (int g0 = 0; g0 < group; g0 += kGroupChunk) {
-    float acc[kGroupChunk][kPvDims];
+  for (int g0 = 0; g0 < group; g0 += kChunk) {
+    float acc[kChunk][kPvDims];
 #pragma unroll
-    for (int j = 0; j < kGroupChunk; ++j)
+    for (int j = 0; j < kChunk; ++j)
 #pragma unroll
       for (int i = 0; i < kPvDims; ++i) acc[j][i] = 0.f;
-    if (lane < kPvLanes) {
+    // kPvKeys keys per warp step, kPvLanes lanes per key with one 16-byte load each.
 #pragma unroll 4
-      for (int t = warp; t < n; t += kDecodeWarps) {
-        float v[kPvDims];
-        loadFloats<T, kPvDims>(valueCache + rowOffset(start + t) + lane * kPvDims, v);
+    for (int t = warp * kPvKeys + pvKey; t < n; t += kDecodeWarps * kPvKeys) {
+      float v[kPvDims];
+      loadFloats<T, kPvDims>(valueCache + rowOffset(start + t) + pvLane * kPvDims, v);
 #pragma unroll
-        for (int j = 0; j < kGroupChunk; ++j) {
-          if (g0 + j < group) {
-            const float p = logits[(g0 + j) * partSize + t];
+      for (int j = 0; j < kChunk; ++j) {
+        if (g0 + j < group) {
+          const float p = logits[(g0 + j) * partSize + t];
 #pragma unroll
-            for (int i = 0; i < kPvDims; ++i) acc[j][i] += p * v[i];
-          }
+          for (int i = 0; i < kPvDims; ++i) acc[j][i] += p * v[i];
         }
       }
+    }
+    // Lanes holding the same dims for different keys meet.
 #pragma unroll
-      for (int j = 0; j < kGroupChunk; ++j)
+    for (int o = kPvLanes; o < 32; o <<= 1)
 #pragma unroll
-        for (int i = 0; i < kPvDims; ++i) red[(warp * kGroupChunk + j) * D + lane * kPvDims + i] = acc[j][i];
+      for (int j = 0; j < kChunk; ++j)
+#pragma unroll
+        for (int i = 0; i < kPvDims; ++i) acc[j][i] += __shfl_xor_sync(0xffffffffu, acc[j][i], o);
+    if (lane < kPvLanes) {
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j)
+#pragma unroll
+        for (int i = 0; i < kPvDims; ++i) red[(warp * kChunk + j) * D + lane * kPvDims + i] = acc[j][i];
     }
     __syncthreads();
-    for (int i = tid; i < kGroupChunk * D; i += kDecodeThreads) {
+    for (int i = tid; i < kChunk * D; i += kDecodeThreads) {
       const int j = i / D, d = i % D;
       if (g0 + j >= group) continue;
       float sum = 0.f;
 #pragma unroll
-      for (int w = 0; w < kDecodeWarps; ++w) sum += red[(w * kGroupChunk + j) * D + d];
+      for (int w = 0; w < kDecodeWarps; ++w) sum += red[(w * kChunk + j) * D + d];
       const int64_t h = kvHead * group + g0 + j;
       partOut[((static_cast<int64_t>(seq) * a.numHeads + h) * numParts + part) * D + d] = sum;
     }
@@ -351,6 +382,7 @@ int64_t decodeWorkspaceFloats(int numSeqs, int numHeads, int numKvHeads, int hea
 
 cudaError_t launchPagedAttentionPrefill(const PagedAttentionArgs& a, cudaStream_t stream) {
   if (a.numSeqs == 0 || a.maxQueryLen == 0) return cudaSuccess;
+  if (canUsePrefillFa2(a)) return launchPrefillFa2(a, stream);
   if (canUsePrefillMma(a)) return launchPrefillMma(a, stream);
   return VLLM_DISPATCH_FLOAT(a.dtype, { VLLM_DISPATCH_HEAD_DIM(a.headDim, prefillFor, scalar_t, a, stream) });
 }

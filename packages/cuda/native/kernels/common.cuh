@@ -22,6 +22,33 @@ template <> __device__ __forceinline__ __nv_bfloat16 fromFloat<__nv_bfloat16>(fl
 // Rounds a float to T's precision and back: the value a T store would keep.
 template <typename T> __device__ __forceinline__ float roundTo(float v) { return toFloat<T>(fromFloat<T>(v)); }
 
+// 16-byte vectors of T: the unit of every vectorized load and store.
+template <typename T> struct Vec16 {
+  static constexpr int kN = 16 / sizeof(T);
+};
+
+// True when p is 16-byte aligned.
+__host__ __device__ __forceinline__ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Loads 16 bytes (16 / sizeof(T) elements) at p, which must be 16-byte aligned, as floats.
+template <typename T>
+__device__ __forceinline__ void loadVec(const T* __restrict__ p, float (&f)[Vec16<T>::kN]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < Vec16<T>::kN; ++i) f[i] = toFloat(e[i]);
+}
+
+// Stores 16 / sizeof(T) floats, each rounded once to T, as one 16-byte store at p (16-byte aligned).
+template <typename T>
+__device__ __forceinline__ void storeVec(T* __restrict__ p, const float (&f)[Vec16<T>::kN]) {
+  uint4 raw;
+  T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < Vec16<T>::kN; ++i) e[i] = fromFloat<T>(f[i]);
+  *reinterpret_cast<uint4*>(p) = raw;
+}
+
 __device__ __forceinline__ float warpSum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

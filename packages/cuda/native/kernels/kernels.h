@@ -32,6 +32,29 @@ cudaError_t launchWriteKvCache(DType dtype, const void* key, int64_t keyStride, 
                                void* keyCache, void* valueCache, const int32_t* slotMapping, int64_t numTokens,
                                int numKvHeads, int headDim, cudaStream_t stream);
 
+struct RopeWriteKvArgs {
+  DType dtype;
+  const int32_t* positions;  // [numTokens]
+  void* q;                   // [numTokens, numHeads*headDim] with row stride qStride (elements), rotated in place
+  int64_t qStride;
+  void* k;  // [numTokens, numKvHeads*headDim], stride kStride, rotated in place
+  int64_t kStride;
+  const void* v;  // [numTokens, numKvHeads*headDim], stride vStride
+  int64_t vStride;
+  const float* cosSin;  // float32 [maxPosition, rotaryDim], as launchRopeNeox
+  void* keyCache;       // [numBlocks, blockSize, numKvHeads, headDim]
+  void* valueCache;
+  const int32_t* slotMapping;  // [numTokens]; a negative slot skips the cache writes
+  int64_t numTokens;
+  int numHeads;
+  int numKvHeads;
+  int headDim;
+  int rotaryDim;
+};
+
+// launchRopeNeox then launchWriteKvCache of the rotated keys, in one launch where rows allow 16-byte access.
+cudaError_t launchRopeNeoxWriteKv(const RopeWriteKvArgs& args, cudaStream_t stream);
+
 struct PagedAttentionArgs {
   DType dtype;
   void* out;  // [numTokens, numHeads*headDim], contiguous
@@ -62,6 +85,24 @@ int64_t decodeWorkspaceFloats(int numSeqs, int numHeads, int numKvHeads, int hea
 // (down to 64) while the grid would cover fewer than ~2 waves of a 132-SM GPU.
 int decodePartitionSize(int numSeqs, int numKvHeads, int maxSeqLen);
 constexpr int kDecodePartitionSize = 512;
+
+// Skinny GEMM for decode: out[m, n] = alpha * a[m, k] . w[n, k]^T + beta * out, 16-bit inputs, fp32 accumulate,
+// out of the input dtype or float32. Row strides in elements.
+struct GemvArgs {
+  DType inType;
+  DType outType;
+  void* out;
+  const void* a;
+  const void* w;
+  int64_t m, n, k;
+  int64_t lda, ldw, ldc;
+  float alpha, beta;
+};
+constexpr int kGemvMaxRows = 8;
+// True for bf16/fp16 inputs, m in [1, kGemvMaxRows], k % 8 == 0 and 16-byte-aligned rows.
+bool canUseGemv(const GemvArgs& args);
+// cudaErrorInvalidValue when !canUseGemv(args).
+cudaError_t launchGemv(const GemvArgs& args, cudaStream_t stream);
 
 cudaError_t launchSiluAndMul(DType dtype, void* out, const void* input, int64_t numTokens, int64_t d,
                              cudaStream_t stream);

@@ -1,5 +1,7 @@
 // Per-token layer kernels: embedding gather, RMSNorm (plain and fused with the residual add),
-// SiLU-and-multiply. One block per token row; all math in float32, one rounding per store.
+// SiLU-and-multiply. All math in float32, one rounding per store. Rows whose width is a multiple of
+// 16 bytes and whose pointers are 16-byte aligned take the vectorized kernels (16-byte loads and
+// stores; a norm row stays in registers between its two passes); any other shape takes the scalar ones.
 #include "common.cuh"
 
 namespace vllm_cuda {
@@ -77,6 +79,126 @@ __global__ void siluAndMulKernel(T* __restrict__ out, const T* __restrict__ inpu
   }
 }
 
+// RMSNorm with 16-byte accesses: one block per row, thread i owns vectors i, i + blockDim, ... (kCache
+// of them, held in registers across the reduction). nvec <= blockDim.x * kCache.
+template <typename T, int kCache>
+__global__ void rmsNormVecKernel(T* __restrict__ out, const T* __restrict__ input, const T* __restrict__ weight,
+                                 float eps, int hidden) {
+  constexpr int N = Vec16<T>::kN;
+  __shared__ float scratch[32];
+  const int nvec = hidden / N;
+  const T* x = input + blockIdx.x * static_cast<int64_t>(hidden);
+  float v[kCache][N];
+  float sumSq = 0.f;
+#pragma unroll
+  for (int j = 0; j < kCache; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < nvec) {
+      loadVec(x + i * N, v[j]);
+#pragma unroll
+      for (int e = 0; e < N; ++e) sumSq += v[j][e] * v[j][e];
+    }
+  }
+  const float inv = rsqrtf(blockSum(sumSq, scratch) / static_cast<float>(hidden) + eps);
+  T* y = out + blockIdx.x * static_cast<int64_t>(hidden);
+#pragma unroll
+  for (int j = 0; j < kCache; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < nvec) {
+      float w[N];
+      loadVec(weight + i * N, w);
+#pragma unroll
+      for (int e = 0; e < N; ++e) v[j][e] = roundTo<T>(v[j][e] * inv) * w[e];
+      storeVec(y + i * N, v[j]);
+    }
+  }
+}
+
+template <typename T, int kCache>
+__global__ void fusedAddRmsNormVecKernel(T* __restrict__ input, T* __restrict__ residual, const T* __restrict__ weight,
+                                         float eps, int hidden) {
+  constexpr int N = Vec16<T>::kN;
+  __shared__ float scratch[32];
+  const int nvec = hidden / N;
+  T* x = input + blockIdx.x * static_cast<int64_t>(hidden);
+  T* r = residual + blockIdx.x * static_cast<int64_t>(hidden);
+  float v[kCache][N];
+  float sumSq = 0.f;
+#pragma unroll
+  for (int j = 0; j < kCache; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < nvec) {
+      float a[N];
+      loadVec(x + i * N, a);
+      loadVec(r + i * N, v[j]);
+#pragma unroll
+      for (int e = 0; e < N; ++e) {
+        v[j][e] = roundTo<T>(a[e] + v[j][e]);  // the value the residual store keeps
+        sumSq += v[j][e] * v[j][e];
+      }
+      storeVec(r + i * N, v[j]);
+    }
+  }
+  const float inv = rsqrtf(blockSum(sumSq, scratch) / static_cast<float>(hidden) + eps);
+#pragma unroll
+  for (int j = 0; j < kCache; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < nvec) {
+      float w[N];
+      loadVec(weight + i * N, w);
+#pragma unroll
+      for (int e = 0; e < N; ++e) v[j][e] = roundTo<T>(v[j][e] * inv) * w[e];
+      storeVec(x + i * N, v[j]);
+    }
+  }
+}
+
+constexpr int kSiluThreads = 128;
+constexpr int kSiluVecs = 2;  // vectors per thread: both gate and up loads of each issued before any math
+
+// SiLU-and-multiply with 16-byte accesses: grid (rows, column chunks of kSiluThreads * kSiluVecs vectors).
+template <typename T>
+__global__ void __launch_bounds__(kSiluThreads) siluAndMulVecKernel(T* __restrict__ out, const T* __restrict__ input,
+                                                                    int64_t d) {
+  constexpr int N = Vec16<T>::kN;
+  const int64_t nvec = d / N;
+  const T* gate = input + blockIdx.x * 2 * d;
+  const T* up = gate + d;
+  T* y = out + blockIdx.x * d;
+  const int64_t base = static_cast<int64_t>(blockIdx.y) * kSiluThreads * kSiluVecs + threadIdx.x;
+  float g[kSiluVecs][N], u[kSiluVecs][N];
+#pragma unroll
+  for (int j = 0; j < kSiluVecs; ++j) {
+    const int64_t i = base + j * kSiluThreads;
+    if (i < nvec) {
+      loadVec(gate + i * N, g[j]);
+      loadVec(up + i * N, u[j]);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < kSiluVecs; ++j) {
+    const int64_t i = base + j * kSiluThreads;
+    if (i < nvec) {
+#pragma unroll
+      for (int e = 0; e < N; ++e) g[j][e] = g[j][e] / (1.f + __expf(-g[j][e])) * u[j][e];
+      storeVec(y + i * N, g[j]);
+    }
+  }
+}
+
+// Vectors per thread for a vectorized norm row, or 0 when the row must take the scalar kernel.
+int normCache(int64_t nvec) {
+  for (int c = 1; c <= 4; c *= 2)
+    if (nvec <= 1024 * c) return c;
+  return 0;
+}
+
+// Threads for a norm row of nvec vectors with `cache` vectors per thread: a multiple of 32, <= 1024.
+int normThreads(int64_t nvec, int cache) {
+  const int64_t per = (nvec + cache - 1) / cache;
+  return static_cast<int>(((per + 31) / 32) * 32);
+}
+
 }  // namespace
 
 cudaError_t launchEmbedding(DType dtype, void* out, const int32_t* ids, const void* table, int64_t numTokens,
@@ -93,6 +215,21 @@ cudaError_t launchRmsNorm(DType dtype, void* out, const void* input, const void*
                           int64_t hidden, cudaStream_t stream) {
   if (numTokens == 0) return cudaSuccess;
   return VLLM_DISPATCH_FLOAT(dtype, {
+    constexpr int N = Vec16<scalar_t>::kN;
+    const int cache = hidden % N == 0 && aligned16(out) && aligned16(input) && aligned16(weight) ? normCache(hidden / N) : 0;
+    if (cache > 0) {
+      const int threads = normThreads(hidden / N, cache);
+      auto* o = static_cast<scalar_t*>(out);
+      auto* x = static_cast<const scalar_t*>(input);
+      auto* w = static_cast<const scalar_t*>(weight);
+      const int h = static_cast<int>(hidden);
+      switch (cache) {
+        case 1: rmsNormVecKernel<scalar_t, 1><<<numTokens, threads, 0, stream>>>(o, x, w, eps, h); break;
+        case 2: rmsNormVecKernel<scalar_t, 2><<<numTokens, threads, 0, stream>>>(o, x, w, eps, h); break;
+        default: rmsNormVecKernel<scalar_t, 4><<<numTokens, threads, 0, stream>>>(o, x, w, eps, h); break;
+      }
+      return cudaGetLastError();
+    }
     rmsNormKernel<scalar_t><<<numTokens, hidden >= 2048 ? 1024 : kThreads, 0, stream>>>(
         static_cast<scalar_t*>(out), static_cast<const scalar_t*>(input), static_cast<const scalar_t*>(weight), eps,
         hidden);
@@ -104,6 +241,22 @@ cudaError_t launchFusedAddRmsNorm(DType dtype, void* input, void* residual, cons
                                   int64_t numTokens, int64_t hidden, cudaStream_t stream) {
   if (numTokens == 0) return cudaSuccess;
   return VLLM_DISPATCH_FLOAT(dtype, {
+    constexpr int N = Vec16<scalar_t>::kN;
+    const int cache =
+        hidden % N == 0 && aligned16(input) && aligned16(residual) && aligned16(weight) ? normCache(hidden / N) : 0;
+    if (cache > 0) {
+      const int threads = normThreads(hidden / N, cache);
+      auto* x = static_cast<scalar_t*>(input);
+      auto* r = static_cast<scalar_t*>(residual);
+      auto* w = static_cast<const scalar_t*>(weight);
+      const int h = static_cast<int>(hidden);
+      switch (cache) {
+        case 1: fusedAddRmsNormVecKernel<scalar_t, 1><<<numTokens, threads, 0, stream>>>(x, r, w, eps, h); break;
+        case 2: fusedAddRmsNormVecKernel<scalar_t, 2><<<numTokens, threads, 0, stream>>>(x, r, w, eps, h); break;
+        default: fusedAddRmsNormVecKernel<scalar_t, 4><<<numTokens, threads, 0, stream>>>(x, r, w, eps, h); break;
+      }
+      return cudaGetLastError();
+    }
     fusedAddRmsNormKernel<scalar_t><<<numTokens, hidden >= 2048 ? 1024 : kThreads, 0, stream>>>(
         static_cast<scalar_t*>(input), static_cast<scalar_t*>(residual), static_cast<const scalar_t*>(weight), eps,
         hidden);
@@ -115,6 +268,14 @@ cudaError_t launchSiluAndMul(DType dtype, void* out, const void* input, int64_t 
                              cudaStream_t stream) {
   if (numTokens == 0) return cudaSuccess;
   return VLLM_DISPATCH_FLOAT(dtype, {
+    constexpr int N = Vec16<scalar_t>::kN;
+    if (d % N == 0 && aligned16(out) && aligned16(input)) {
+      constexpr int64_t kPerBlock = kSiluThreads * kSiluVecs;
+      const dim3 grid(static_cast<unsigned>(numTokens), static_cast<unsigned>((d / N + kPerBlock - 1) / kPerBlock));
+      siluAndMulVecKernel<scalar_t><<<grid, kSiluThreads, 0, stream>>>(static_cast<scalar_t*>(out),
+                                                                       static_cast<const scalar_t*>(input), d);
+      return cudaGetLastError();
+    }
     siluAndMulKernel<scalar_t><<<numTokens, d >= 4096 ? 1024 : kThreads, 0, stream>>>(
         static_cast<scalar_t*>(out), static_cast<const scalar_t*>(input), d);
     return cudaGetLastError();

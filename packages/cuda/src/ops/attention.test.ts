@@ -7,7 +7,7 @@ import type { RopeScaling } from '../rope-cache.js';
 import { FLOAT_DTYPES, TensorScope, cudaAvailable, gpuSuite } from '../testing/gpu.js';
 import { Rng, relativeError, tolerance } from '../testing/random.js';
 import { decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill, writeKvCache } from './attention.js';
-import { rotaryEmbedding } from './rotary.js';
+import { rotaryEmbedding, rotaryEmbeddingWithKvCache } from './rotary.js';
 
 const SCALINGS: readonly RopeScaling[] = [
   { type: 'default' },
@@ -37,8 +37,10 @@ describe.skipIf(!cudaAvailable)(gpuSuite('rotary embedding and paged attention')
     for (const scaling of SCALINGS) {
       it(`rotaryEmbedding (${scaling.type}, ${dtype}) rotates q and k inside a fused qkv tensor`, () => {
         const rng = new Rng();
-        const [n, numHeads, numKvHeads, headDim, maxPos] = [45, 6, 2, 64, 1024];
-        const rotaryDim = scaling.type === 'linear' ? 32 : headDim; // one partial-rotary case
+        const [n, numHeads, numKvHeads, maxPos] = [45, 6, 2, 1024];
+        // yarn: head dim 40 with rotary dim 20 takes the scalar kernel (half of 10 is no 16-byte vector).
+        const headDim = scaling.type === 'yarn' ? 40 : 64;
+        const rotaryDim = scaling.type === 'linear' ? 32 : scaling.type === 'yarn' ? 20 : headDim; // partial-rotary cases
         const width = (numHeads + 2 * numKvHeads) * headDim;
         const qkv = rng.tensor(n * width, dtype);
         const positions = Int32Array.from({ length: n }, () => rng.int(0, maxPos));
@@ -70,11 +72,66 @@ describe.skipIf(!cudaAvailable)(gpuSuite('rotary embedding and paged attention')
       });
     }
 
-    it(`writeKvCache writes key/value views into their slots and skips negative slots (${dtype})`, () => {
+    // Full rotary (one launch), partial rotary (one launch, pass-through dims copied), rotary dim 20 (two launches).
+    for (const [headDim, rotaryDim] of [[64, 64], [64, 32], [40, 20]] as const) {
+      it(`rotaryEmbeddingWithKvCache equals rotaryEmbedding then writeKvCache (${dtype}, head dim ${headDim}, rotary ${rotaryDim})`, () => {
+        const rng = new Rng();
+        const [n, numHeads, numKvHeads, maxPos, blockSize, numBlocks] = [45, 6, 2, 1024, 16, 5];
+        const width = (numHeads + 2 * numKvHeads) * headDim;
+        const rowWidth = numKvHeads * headDim;
+        const qkv = rng.tensor(n * width, dtype);
+        const positions = Int32Array.from({ length: n }, () => rng.int(0, maxPos));
+        const slots = rng.permutation(numBlocks * blockSize).subarray(0, n);
+        slots[7] = -1;
+        const kc = rng.tensor(numBlocks * blockSize * rowWidth, dtype);
+        const vc = rng.tensor(numBlocks * blockSize * rowWidth, dtype);
+        const cache = computeRopeCosSinCache({ rotaryDim, maxPosition: maxPos, base: 10000 });
+        const qkvDev = scope.from(qkv, [n, width], dtype);
+        const shape = [numBlocks, blockSize, numKvHeads, headDim];
+        const kcDev = scope.from(kc, shape, dtype);
+        const vcDev = scope.from(vc, shape, dtype);
+        rotaryEmbeddingWithKvCache({
+          positions: scope.from(positions, [n], 'int32'),
+          query: qkvDev.columns(0, numHeads * headDim),
+          key: qkvDev.columns(numHeads * headDim, rowWidth),
+          value: qkvDev.columns(numHeads * headDim + rowWidth, rowWidth),
+          cosSinCache: scope.from(cache, [maxPos, rotaryDim], 'float32'),
+          keyCache: kcDev,
+          valueCache: vcDev,
+          slotMapping: scope.from(slots, [n], 'int32'),
+          numHeads,
+          numKvHeads,
+          headDim,
+        });
+        synchronizeDevice();
+        const q = new Float32Array(n * numHeads * headDim);
+        const k = new Float32Array(n * rowWidth);
+        const v = new Float32Array(n * rowWidth);
+        for (let t = 0; t < n; t++) {
+          const row = t * width;
+          q.set(qkv.subarray(row, row + numHeads * headDim), t * numHeads * headDim);
+          k.set(qkv.subarray(row + numHeads * headDim, row + numHeads * headDim + rowWidth), t * rowWidth);
+          v.set(qkv.subarray(row + numHeads * headDim + rowWidth, row + width), t * rowWidth);
+        }
+        rotaryReference(positions, q, k, cache, rotaryDim, { numHeads, numKvHeads, headDim });
+        writeKvCacheReference(k, v, kc, vc, slots, rowWidth);
+        const ref = Float32Array.from(qkv);
+        for (let t = 0; t < n; t++) {
+          ref.set(q.subarray(t * numHeads * headDim, (t + 1) * numHeads * headDim), t * width);
+          ref.set(k.subarray(t * rowWidth, (t + 1) * rowWidth), t * width + numHeads * headDim);
+        }
+        expect(relativeError(qkvDev.toHost(), ref), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+        expect(relativeError(kcDev.toHost(), kc), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+        expect(relativeError(vcDev.toHost(), vc), `seed ${rng.seed}`).toBe(0);
+      });
+    }
+
+    // Offset 0: 16-byte rows (the vectorized kernel); offset 1: rows off 16-byte alignment (the scalar one).
+    for (const offset of [0, 1]) it(`writeKvCache writes key/value views into their slots and skips negative slots (${dtype}, column offset ${offset})`, () => {
       const rng = new Rng();
       const [n, numKvHeads, headDim, blockSize, numBlocks] = [30, 2, 32, 16, 8];
       const rowWidth = numKvHeads * headDim;
-      const width = 4 * rowWidth;
+      const width = 4 * rowWidth + offset;
       const kv = rng.tensor(n * width, dtype);
       const slots = rng.permutation(numBlocks * blockSize).subarray(0, n);
       slots[4] = -1;
@@ -85,8 +142,8 @@ describe.skipIf(!cudaAvailable)(gpuSuite('rotary embedding and paged attention')
       const kcDev = scope.from(kc, shape, dtype);
       const vcDev = scope.from(vc, shape, dtype);
       writeKvCache({
-        key: kvDev.columns(2 * rowWidth, rowWidth),
-        value: kvDev.columns(3 * rowWidth, rowWidth),
+        key: kvDev.columns(2 * rowWidth + offset, rowWidth),
+        value: kvDev.columns(3 * rowWidth + offset, rowWidth),
         keyCache: kcDev,
         valueCache: vcDev,
         slotMapping: scope.from(slots, [n], 'int32'),
@@ -95,8 +152,8 @@ describe.skipIf(!cudaAvailable)(gpuSuite('rotary embedding and paged attention')
       const key = new Float32Array(n * rowWidth);
       const value = new Float32Array(n * rowWidth);
       for (let t = 0; t < n; t++) {
-        key.set(kv.subarray(t * width + 2 * rowWidth, t * width + 3 * rowWidth), t * rowWidth);
-        value.set(kv.subarray(t * width + 3 * rowWidth, t * width + 4 * rowWidth), t * rowWidth);
+        key.set(kv.subarray(t * width + 2 * rowWidth + offset, t * width + 3 * rowWidth + offset), t * rowWidth);
+        value.set(kv.subarray(t * width + 3 * rowWidth + offset, t * width + 4 * rowWidth + offset), t * rowWidth);
       }
       writeKvCacheReference(key, value, kc, vc, slots, rowWidth);
       expect(relativeError(kcDev.toHost(), kc), `seed ${rng.seed}`).toBe(0);
@@ -125,6 +182,26 @@ describe.skipIf(!cudaAvailable)(gpuSuite('rotary embedding and paged attention')
       const seqLens = [37, 70 + rng.int(1, 90), 1 + rng.int(0, 40), 5 + rng.int(100, 300)];
       runAttention(rng, c, qLens, seqLens, 'prefill');
     });
+
+    // Every configuration of the FlashAttention-2 kernel (bf16/fp16, head dim 64/128), chosen through its
+    // overrides: 4 or 8 warps (64- or 128-row query tiles), 64- or 128-key tiles (head dim 64 only).
+    const fa2 = c.dtype !== 'float32' && (c.headDim === 64 || c.headDim === 128);
+    const configs = fa2 ? [['4', '64'], ['8', '64'], ...(c.headDim === 64 ? [['4', '128'], ['8', '128']] : [])] : [['default', 'default']];
+    for (const [warps, tileK] of configs as [string, string][]) {
+      it(`pagedAttentionPrefill: long chunks over several query and key tiles (${label}, warps ${warps}, key tile ${tileK})`, () => {
+        const rng = new Rng();
+        // Query tiles on and off the causal diagonal, chunk lengths not multiples of any tile.
+        const qLens = [rng.int(130, 260), 64, rng.int(65, 200)];
+        const seqLens = [qLens[0]!, 64 + rng.int(1, 130), qLens[2]! + rng.int(200, 400)];
+        if (fa2) Object.assign(process.env, { VLLM_TS_FA2_WARPS: warps, VLLM_TS_FA2_TILE_K: tileK });
+        try {
+          runAttention(rng, c, qLens, seqLens, 'prefill');
+        } finally {
+          delete process.env.VLLM_TS_FA2_WARPS;
+          delete process.env.VLLM_TS_FA2_TILE_K;
+        }
+      });
+    }
 
     it(`pagedAttentionDecode: split-K over contexts up to 3 partitions (${label})`, () => {
       const rng = new Rng();

@@ -3,6 +3,7 @@ import { getBinding } from '../binding.js';
 import type { DeviceTensor } from '../device-tensor.js';
 import { dtypeCode } from '../dtype.js';
 import { checkNumber, checkTensor } from '../internal/check.js';
+import type { NativeBinding } from '../native.js';
 import { streamHandle } from '../stream.js';
 import type { OpOptions } from './layers.js';
 
@@ -22,7 +23,9 @@ export interface GemmArgs {
 
 /**
  * `out = alpha * a . weight^T + beta * out` through cuBLASLt with float32 accumulation
- * (bf16/fp16/fp32 inputs). The algorithm is chosen once per shape by cuBLASLt's heuristic.
+ * (bf16/fp16/fp32 inputs). The algorithm is chosen once per shape, on its first call outside graph
+ * capture with beta = 0, by timing cuBLASLt's heuristic candidates; for m <= 8 with 16-bit inputs the
+ * skinny kernel of {@link gemv} competes too and is kept where it measured faster.
  * @param args tensors and scalars
  * @param options stream
  * @throws {InvalidArgumentError} for mismatched shapes or dtypes
@@ -40,6 +43,51 @@ export function gemm(args: GemmArgs, options: OpOptions = {}): void {
   const beta = checkNumber(s, 'beta', args.beta ?? 0);
   if (k === 0) throw new InvalidArgumentError('invalid_shape', s, 'weight.shape[1]', 'at least 1', k);
   getBinding().gemm(
+    out.address, a.address, weight.address, m, n, k, a.rowStride, k, out.rowStride, dtypeCode(weight.dtype),
+    dtypeCode(out.dtype), alpha, beta, streamHandle(options.stream),
+  );
+}
+
+/** Rows of `a` the skinny kernel of {@link gemv} takes at most. */
+export const GEMV_MAX_ROWS = 8;
+
+/** The native entry point of {@link gemv} (declared here, beside its only caller). */
+interface GemvBinding {
+  gemv(
+    out: bigint, a: bigint, w: bigint, m: number, n: number, k: number, lda: number, ldw: number, ldc: number,
+    inDtype: number, outDtype: number, alpha: number, beta: number, stream: bigint,
+  ): void;
+}
+
+/**
+ * The skinny GEMM kernel of decode steps alone (no cuBLASLt): `out = alpha * a . weight^T + beta * out`
+ * for 1 to {@link GEMV_MAX_ROWS} rows of bf16/fp16 activations, fp32 accumulate, one warp streaming each
+ * weight row with 16-byte loads. {@link gemm} already picks it per shape where it is faster; call it
+ * directly only to pin the choice.
+ * @param args tensors and scalars, as {@link gemm}
+ * @param options stream
+ * @throws {InvalidArgumentError} for mismatched shapes or dtypes, more than 8 rows, k not a multiple of 8,
+ *   or rows not 16-byte aligned
+ * @example
+ * ```ts
+ * gemv({ out: logits, a: hidden.rows(0, 1), weight: lmHead }, { stream });
+ * ```
+ */
+export function gemv(args: GemmArgs, options: OpOptions = {}): void {
+  const s = 'gemv';
+  const { out, a, weight } = args;
+  checkTensor(s, 'weight', weight, { dtype: ['bfloat16', 'float16'], shape: [null, null] });
+  const [n, k] = weight.shape as [number, number];
+  checkTensor(s, 'a', a, { dtype: weight.dtype, shape: [null, k], contiguous: false });
+  const m = a.shape[0]!;
+  checkTensor(s, 'out', out, { dtype: [weight.dtype, 'float32'], shape: [m, n], contiguous: false });
+  const alpha = checkNumber(s, 'alpha', args.alpha ?? 1);
+  const beta = checkNumber(s, 'beta', args.beta ?? 0);
+  if (m < 1 || m > GEMV_MAX_ROWS) throw new InvalidArgumentError('invalid_shape', s, 'a.shape[0]', `1 to ${GEMV_MAX_ROWS} rows`, m);
+  if (k % 8 !== 0) throw new InvalidArgumentError('invalid_shape', s, 'weight.shape[1]', 'a multiple of 8', k);
+  const misaligned = [a.address, weight.address].some((p) => p % 16n !== 0n) || a.rowStride % 8 !== 0;
+  if (misaligned) throw new InvalidArgumentError('invalid_argument', s, 'a', 'rows starting 16-byte aligned', `address ${a.address}, row stride ${a.rowStride}`);
+  (getBinding() as NativeBinding & GemvBinding).gemv(
     out.address, a.address, weight.address, m, n, k, a.rowStride, k, out.rowStride, dtypeCode(weight.dtype),
     dtypeCode(out.dtype), alpha, beta, streamHandle(options.stream),
   );

@@ -11,7 +11,7 @@ import {
 } from '../reference/layers.js';
 import { FLOAT_DTYPES, TensorScope, cudaAvailable, gpuSuite } from '../testing/gpu.js';
 import { Rng, relativeError, tolerance } from '../testing/random.js';
-import { gemm } from './gemm.js';
+import { gemm, gemv } from './gemm.js';
 import { embedding, fusedAddRmsNorm, rmsNorm, siluAndMul } from './layers.js';
 
 describe.skipIf(!cudaAvailable)(gpuSuite('layer kernels'), () => {
@@ -31,36 +31,41 @@ describe.skipIf(!cudaAvailable)(gpuSuite('layer kernels'), () => {
       expect(relativeError(out.toHost(), embeddingReference(ids, table, hidden)), `seed ${rng.seed}`).toBe(0);
     });
 
-    it(`rmsNorm and fusedAddRmsNorm match the reference (${dtype})`, () => {
-      const rng = new Rng();
-      const [n, hidden, eps] = [37, 4096, 1e-5];
-      const x = rng.tensor(n * hidden, dtype, 3);
-      const r = rng.tensor(n * hidden, dtype);
-      const w = rng.tensor(hidden, dtype);
-      const out = scope.poisoned([n, hidden], dtype);
-      const xd = scope.from(x, [n, hidden], dtype);
-      const wd = scope.from(w, [hidden], dtype);
-      rmsNorm(out, xd, wd, eps);
-      synchronizeDevice();
-      expect(relativeError(out.toHost(), rmsNormReference(x, w, eps, dtype)), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+    // 4096: one 16-byte vector per thread; 12296: two per thread; 1003: the scalar kernel (odd width).
+    for (const [n, hidden] of [[37, 4096], [1, 4096], [3, 12296], [5, 1003]] as const) {
+      it(`rmsNorm and fusedAddRmsNorm match the reference (${dtype}, ${n} x ${hidden})`, () => {
+        const rng = new Rng();
+        const eps = 1e-5;
+        const x = rng.tensor(n * hidden, dtype, 3);
+        const r = rng.tensor(n * hidden, dtype);
+        const w = rng.tensor(hidden, dtype);
+        const out = scope.poisoned([n, hidden], dtype);
+        const xd = scope.from(x, [n, hidden], dtype);
+        const wd = scope.from(w, [hidden], dtype);
+        rmsNorm(out, xd, wd, eps);
+        synchronizeDevice();
+        expect(relativeError(out.toHost(), rmsNormReference(x, w, eps, dtype)), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
 
-      const rd = scope.from(r, [n, hidden], dtype);
-      fusedAddRmsNorm(xd, rd, wd, eps);
-      synchronizeDevice();
-      const ref = fusedAddRmsNormReference(x, r, w, eps, dtype);
-      expect(relativeError(rd.toHost(), ref.residual), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
-      expect(relativeError(xd.toHost(), ref.out), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
-    });
+        const rd = scope.from(r, [n, hidden], dtype);
+        fusedAddRmsNorm(xd, rd, wd, eps);
+        synchronizeDevice();
+        const ref = fusedAddRmsNormReference(x, r, w, eps, dtype);
+        expect(relativeError(rd.toHost(), ref.residual), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+        expect(relativeError(xd.toHost(), ref.out), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+      });
+    }
 
-    it(`siluAndMul matches the reference (${dtype})`, () => {
-      const rng = new Rng();
-      const [n, d] = [19, 1000];
-      const x = rng.tensor(n * 2 * d, dtype, 2);
-      const out = scope.poisoned([n, d], dtype);
-      siluAndMul(out, scope.from(x, [n, 2 * d], dtype));
-      synchronizeDevice();
-      expect(relativeError(out.toHost(), siluAndMulReference(x, d)), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
-    });
+    // 1000: vectorized (a partial last chunk of the grid); 1001: the scalar kernel.
+    for (const [n, d] of [[19, 1000], [1, 14336], [4, 1001]] as const) {
+      it(`siluAndMul matches the reference (${dtype}, ${n} x ${d})`, () => {
+        const rng = new Rng();
+        const x = rng.tensor(n * 2 * d, dtype, 2);
+        const out = scope.poisoned([n, d], dtype);
+        siluAndMul(out, scope.from(x, [n, 2 * d], dtype));
+        synchronizeDevice();
+        expect(relativeError(out.toHost(), siluAndMulReference(x, d)), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+      });
+    }
   }
 
   for (const [inDtype, outDtype] of [['bfloat16', 'bfloat16'], ['bfloat16', 'float32'], ['float16', 'float16'], ['float32', 'float32']] as const) {
@@ -77,6 +82,45 @@ describe.skipIf(!cudaAvailable)(gpuSuite('layer kernels'), () => {
       expect(relativeError(out.toHost(), gemmReference(a, w, k)), `seed ${rng.seed}`).toBeLessThan(tol);
     });
   }
+
+  // The skinny decode kernel: alone (gemv) and through gemm, which may pick it per shape.
+  for (const [inDtype, outDtype, m] of [['bfloat16', 'bfloat16', 1], ['bfloat16', 'float32', 3], ['float16', 'float16', 8], ['bfloat16', 'bfloat16', 5]] as const) {
+    it(`gemv and gemm at m = ${m} (${inDtype} -> ${outDtype}) match the reference`, () => {
+      const rng = new Rng();
+      // k past one unrolled sweep (4 x 256) with a ragged tail; n not a multiple of the 8 rows per block.
+      const [n, k] = [203, 1304];
+      const a = rng.tensor(m * k, inDtype);
+      const w = rng.tensor(n * k, inDtype, 0.1);
+      const ref = gemmReference(a, w, k);
+      const tol = outDtype === 'float32' ? 1e-4 : tolerance(outDtype);
+      const aDev = scope.from(a, [m, k], inDtype);
+      const wDev = scope.from(w, [n, k], inDtype);
+      for (const op of [gemv, gemm]) {
+        const out = scope.poisoned([m, n], outDtype);
+        op({ out, a: aDev, weight: wDev });
+        op({ out, a: aDev, weight: wDev }); // the second call runs the plan gemm chose on the first
+        synchronizeDevice();
+        expect(relativeError(out.toHost(), ref), `${op.name}, seed ${rng.seed}`).toBeLessThan(tol);
+      }
+      // beta = 1 into a column view: out += a . w^T.
+      const base = rng.tensor(m * 2 * n, 'float32');
+      const outAll = scope.from(base, [m, 2 * n], 'float32');
+      gemv({ out: outAll.columns(n, n), a: aDev, weight: wDev, beta: 1 });
+      synchronizeDevice();
+      const acc = Float32Array.from(base);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) acc[i * 2 * n + n + j]! += ref[i * n + j]!;
+      expect(relativeError(outAll.toHost(), acc), `seed ${rng.seed}`).toBeLessThan(1e-4);
+    });
+  }
+
+  it('gemv rejects more than 8 rows and k not a multiple of 8', () => {
+    const w = scope.from(new Float32Array(16 * 12), [16, 12], 'bfloat16');
+    const out = scope.poisoned([1, 16], 'bfloat16');
+    expect(() => gemv({ out, a: scope.from(new Float32Array(12), [1, 12], 'bfloat16'), weight: w })).toThrow(/gemv\.weight\.shape\[1\] must be a multiple of 8/);
+    const w8 = scope.from(new Float32Array(16 * 8), [16, 8], 'bfloat16');
+    const out9 = scope.poisoned([9, 16], 'bfloat16');
+    expect(() => gemv({ out: out9, a: scope.from(new Float32Array(72), [9, 8], 'bfloat16'), weight: w8 })).toThrow(/gemv\.a\.shape\[0\] must be 1 to 8 rows/);
+  });
 
   it('gemm accumulates into a column view with beta = 1', () => {
     const rng = new Rng();

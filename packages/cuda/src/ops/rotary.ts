@@ -4,6 +4,7 @@ import type { DeviceTensor } from '../device-tensor.js';
 import { dtypeCode } from '../dtype.js';
 import { checkInt, checkSameDType, checkTensor } from '../internal/check.js';
 import { streamHandle } from '../stream.js';
+import type { NativeBinding } from '../native.js';
 import type { OpOptions } from './layers.js';
 
 /** Arguments of {@link rotaryEmbedding}. */
@@ -29,7 +30,65 @@ export interface RotaryEmbeddingArgs {
  * @throws {InvalidArgumentError} for mismatched shapes or dtypes
  */
 export function rotaryEmbedding(args: RotaryEmbeddingArgs, options: OpOptions = {}): void {
-  const s = 'rotaryEmbedding';
+  const { n, rotaryDim } = checkRotary('rotaryEmbedding', args);
+  const { positions, query, key, cosSinCache, numHeads, numKvHeads, headDim } = args;
+  getBinding().ropeNeox(
+    dtypeCode(query.dtype), positions.address, query.address, query.rowStride, key.address, key.rowStride,
+    cosSinCache.address, n, numHeads, numKvHeads, headDim, rotaryDim, streamHandle(options.stream),
+  );
+}
+
+/** Arguments of {@link rotaryEmbeddingWithKvCache}. */
+export interface RotaryEmbeddingWithKvCacheArgs extends RotaryEmbeddingArgs {
+  /** Shape `[numTokens, numKvHeads * headDim]`; may be a column view of a fused qkv tensor. */
+  readonly value: DeviceTensor;
+  /** Shape `[numBlocks, blockSize, numKvHeads, headDim]`, the dtype of query. */
+  readonly keyCache: DeviceTensor;
+  /** Same shape and dtype as keyCache. */
+  readonly valueCache: DeviceTensor;
+  /** int32 [numTokens]: block * blockSize + offset, or negative to skip the cache writes (padding). */
+  readonly slotMapping: DeviceTensor;
+}
+
+/** The native entry point of the fused op (declared here, beside its only caller). */
+interface RopeWriteKvBinding {
+  ropeNeoxWriteKv(
+    dtype: number, positions: bigint, q: bigint, qStride: number, k: bigint, kStride: number, v: bigint, vStride: number,
+    cosSin: bigint, keyCache: bigint, valueCache: bigint, slotMapping: bigint, numTokens: number, numHeads: number,
+    numKvHeads: number, headDim: number, rotaryDim: number, stream: bigint,
+  ): void;
+}
+
+/**
+ * {@link rotaryEmbedding} fused with `writeKvCache` of the rotated keys: one launch rotates q and k
+ * in place and writes k and v into their paged-cache slots (the same results as the two ops in turn,
+ * which it falls back to when rows are not 16-byte aligned). A negative slot skips only the cache writes.
+ * @param args tensors and head geometry
+ * @param options stream
+ * @throws {InvalidArgumentError} for mismatched shapes or dtypes
+ * @example
+ * ```ts
+ * rotaryEmbeddingWithKvCache({ positions, query: qkv.columns(0, 4096), key: qkv.columns(4096, 1024),
+ *   value: qkv.columns(5120, 1024), cosSinCache, numHeads: 32, numKvHeads: 8, headDim: 128,
+ *   keyCache, valueCache, slotMapping }, { stream });
+ * ```
+ */
+export function rotaryEmbeddingWithKvCache(args: RotaryEmbeddingWithKvCacheArgs, options: OpOptions = {}): void {
+  const s = 'rotaryEmbeddingWithKvCache';
+  const { n, rotaryDim } = checkRotary(s, args);
+  const { positions, query, key, value, cosSinCache, keyCache, valueCache, slotMapping, numHeads, numKvHeads, headDim } = args;
+  checkTensor(s, 'keyCache', keyCache, { dtype: query.dtype, shape: [null, null, numKvHeads, headDim] });
+  checkTensor(s, 'valueCache', valueCache, { dtype: query.dtype, shape: keyCache.shape });
+  checkTensor(s, 'value', value, { dtype: query.dtype, shape: [n, numKvHeads * headDim], contiguous: false });
+  checkTensor(s, 'slotMapping', slotMapping, { dtype: 'int32', shape: [n] });
+  (getBinding() as NativeBinding & RopeWriteKvBinding).ropeNeoxWriteKv(
+    dtypeCode(query.dtype), positions.address, query.address, query.rowStride, key.address, key.rowStride, value.address,
+    value.rowStride, cosSinCache.address, keyCache.address, valueCache.address, slotMapping.address, n, numHeads,
+    numKvHeads, headDim, rotaryDim, streamHandle(options.stream),
+  );
+}
+
+function checkRotary(s: string, args: RotaryEmbeddingArgs): { n: number; rotaryDim: number } {
   const { positions, query, key, cosSinCache } = args;
   const numHeads = checkInt(s, 'numHeads', args.numHeads, 1);
   const numKvHeads = checkInt(s, 'numKvHeads', args.numKvHeads, 1);
@@ -44,8 +103,5 @@ export function rotaryEmbedding(args: RotaryEmbeddingArgs, options: OpOptions = 
   if (rotaryDim % 2 !== 0 || rotaryDim > headDim || rotaryDim < 2) {
     throw new InvalidArgumentError('invalid_shape', s, 'cosSinCache.shape[1]', `an even rotary dim in [2, ${headDim}]`, rotaryDim);
   }
-  getBinding().ropeNeox(
-    dtypeCode(query.dtype), positions.address, query.address, query.rowStride, key.address, key.rowStride,
-    cosSinCache.address, n, numHeads, numKvHeads, headDim, rotaryDim, streamHandle(options.stream),
-  );
+  return { n, rotaryDim };
 }
