@@ -10,6 +10,8 @@ echo '{ "type": "module" }' > .device/bench/package.json
 banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
 npx esbuild apps/bench/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=@vllm-ts/source \
   --alias:@resvg/resvg-js=./apps/bench/gpu/no-resvg.mjs --log-level=warning --outfile=.device/bench/vllm-ts-bench.mjs --banner:js="$banner"
+npx esbuild apps/bench/gpu/golden-check.ts --bundle --platform=node --format=esm --target=node20 --conditions=@vllm-ts/source \
+  --log-level=warning --outfile=.device/bench/golden-check.mjs --banner:js="$banner"
 npx esbuild packages/engine/src/core/engine-core-worker.ts --bundle --platform=node --format=esm --target=node20 \
   --conditions=@vllm-ts/source --log-level=warning --outfile=.device/bench/engine-core-worker.js --banner:js="$banner"
 ls -la .device/bench

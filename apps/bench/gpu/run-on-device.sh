@@ -17,6 +17,10 @@ sh apps/bench/gpu/prepare.sh
 [ -f .device/cuda-snapshot.tar.xz ] && tar -xJf .device/cuda-snapshot.tar.xz
 export VLLM_TS_CUDA_ADDON=${VLLM_TS_CUDA_ADDON:-$PWD/packages/cuda/build/Release/vllm_cuda.node}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/gpu.txt"
+if [ "${SKIP_GOLDEN:-0}" != 1 ] && [ -f .device/bench/golden-check.mjs ]; then
+  echo "== golden check (fixture models on the GPU)"
+  timeout 240 node .device/bench/golden-check.mjs 2>&1 | tee "$OUT/golden-check.log" | grep -v '^\s*$' | tail -16
+fi
 M=apps/bench/gpu/models/llama-3.1-8b
 COMMON="--model $M --load-format dummy --device cuda --dtype bfloat16 --max-model-len 4096"
 # VLLM_TS_CUDA_STEP_TIMING=1: the runner prints where each kind of step spends its time when it closes.

@@ -13,7 +13,9 @@ tar -xJf .device/engine-node-modules.tar.xz
 mkdir -p node_modules/tsx/node_modules/@esbuild
 ln -sfn ../../vite/node_modules/esbuild node_modules/tsx/node_modules/esbuild
 ln -sfn ../../../vite/node_modules/@esbuild/linux-x64 node_modules/tsx/node_modules/@esbuild/linux-x64
-rm -rf packages/cuda/src && tar -xJf .device/cuda-snapshot.tar.xz
+# Optional: committed sources over work in progress (git archive), then the addon built here.
+[ -f .device/head-src.tar.xz ] && tar -xJf .device/head-src.tar.xz
+[ -f .device/cuda-snapshot.tar.xz ] && tar -xJf .device/cuda-snapshot.tar.xz
 export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 node -e "const b=require(process.env.VLLM_TS_CUDA_ADDON); console.log(JSON.stringify(b.probe()))"

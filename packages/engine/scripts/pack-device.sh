@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Prepares the engine's GPU run (the GPU machine has CUDA and Python but no Node.js): Node itself,
 # the node_modules closure of vitest + tsx + the workspace's runtime dependencies, the Llama-3.1-8B
-# bench bundle, and a snapshot of @vllm-ts/cuda (TypeScript source + the addon built here) taken
-# from the tree given as $1 (default: this checkout), so kernel work in progress elsewhere in the
-# tree does not reach the run. Writes under .device/ (git-ignored); device-check.sh consumes it.
+# bench bundle, the addon built in the tree given as $1 (default: this checkout) and the committed
+# sources (git archive of HEAD), so work in progress elsewhere in the tree does not reach the run. Writes under .device/ (git-ignored); device-check.sh consumes it.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 SNAP_FROM=${1:-$PWD}
@@ -17,8 +16,12 @@ ls -d node_modules/@vllm-ts/* >>/tmp/engine-device-modules.txt
 # tsx's esbuild is the same version as vite's (checked below): ship one copy, link the other on the GPU machine.
 test "$(node -p "require('./node_modules/tsx/node_modules/esbuild/package.json').version")" = \
      "$(node -p "require('./node_modules/vite/node_modules/esbuild/package.json').version")"
-tar -cJf .device/engine-node-modules.tar.xz --exclude=node_modules/tsx/node_modules -T /tmp/engine-device-modules.txt
-tar -cJf .device/cuda-snapshot.tar.xz -C "$SNAP_FROM" packages/cuda/src packages/cuda/build/Release/vllm_cuda.node
+tar -cJf .device/engine-node-modules.tar.xz --exclude=node_modules/tsx/node_modules --exclude='*.map' --exclude='*.d.ts' \
+  --exclude='*.d.mts' --exclude='*.d.cts' --exclude='*.md' --exclude='LICENSE*' -T /tmp/engine-device-modules.txt
+tar -cJf .device/cuda-snapshot.tar.xz -C "$SNAP_FROM" packages/cuda/build/Release/vllm_cuda.node
+# Committed sources, so other work in progress in this tree does not reach the GPU run.
+git archive --format=tar HEAD -- packages tooling apps ':!packages/engine/default-model' ':!tooling/fixtures/data' \
+  ':!apps/bench/fonts' ':!apps/bench/gpu' ':!packages/*/bench/results' ':!packages/*/scripts' | xz -9 >.device/head-src.tar.xz
 for b in gpu-bench; do
   [ -f "packages/engine/bench/$b.ts" ] || continue
   npx esbuild "packages/engine/bench/$b.ts" --bundle --platform=node --format=esm --target=node20 \
