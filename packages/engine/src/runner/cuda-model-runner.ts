@@ -32,7 +32,7 @@ export interface CudaModelRunnerOptions {
 }
 
 /** Most decode graphs kept; further shapes run eagerly. */
-const MAX_GRAPHS = 160;
+const MAX_GRAPHS = 256;
 /** Device memory kept out of the KV cache for graphs, cuBLASLt and the CUDA context's growth. */
 const KV_RESERVE_BYTES = 512 * 2 ** 20;
 
@@ -135,6 +135,7 @@ export class CudaModelRunner implements ModelRunner {
     const fwd = this.ensureForward(limits);
     fwd.allocateKvCache(opts.numBlocks);
     this.blockSize = opts.blockSize;
+    this.warmUp(fwd);
     const numCpuBlocks = opts.numCpuBlocks ?? 0;
     if (numCpuBlocks > 0) {
       const perBlock = opts.blockSize * this.llama.numKvHeads * this.llama.headDim;
@@ -246,6 +247,31 @@ export class CudaModelRunner implements ModelRunner {
     this.limits = limits;
     this.graphSizes = this.options.enforceEager ? [] : decodeGraphBatchSizes(limits.maxNumSeqs);
     return this.forward;
+  }
+
+  /**
+   * vLLM's start-up capture: one eager dummy decode step at every graph batch size (each GEMM tunes
+   * itself for that row count), then its graph for the smallest context bound. Dummy rows write no
+   * KV (slot -1) and read one token of block 0.
+   */
+  private warmUp(fwd: LlamaForward): void {
+    if (this.graphSizes.length === 0) return;
+    const width = this.maxBlocksPerSeq(this.limits!);
+    const bound = decodeSeqLenBucket(1, width * this.blockSize);
+    const one: CudaStep = {
+      step: {
+        tokenIds: Int32Array.of(0), positions: Int32Array.of(0), slotMapping: Int32Array.of(-1), blockTables: new Int32Array(width),
+        seqLens: Int32Array.of(1), queryStartLoc: Int32Array.of(0, 1), logitsIndices: Int32Array.of(0),
+      },
+      shape: { numTokens: 1, numSeqs: 1, numLogits: 1, maxQueryLen: 1, maxSeqLen: 1, isDecode: true },
+    };
+    for (const batch of this.graphSizes) {
+      const padded = padDecodeStep(one, batch, bound);
+      const shape: LlamaStepShape = { ...fwd.prepare(padded.step, this.stream), maxSeqLen: bound };
+      fwd.run(shape, this.stream);
+      this.stream.synchronize();
+      this.graphs.set(`${batch}:${bound}`, CudaGraph.capture(this.stream, () => fwd.run(shape, this.stream)));
+    }
   }
 
   /** Runs the step eagerly, or replays (capturing on first sight) the decode graph of its padded shape. */
