@@ -20,6 +20,8 @@ if (!isCudaAvailable()) {
   process.exit(0);
 }
 
+// BENCH_ONLY=decode: the ceilings and the decode-attention rows only (a short device run).
+const decodeOnly = process.env.BENCH_ONLY === 'decode';
 const stream = CudaStream.create();
 const rng = new Rng(1234);
 const tensors: DeviceTensor[] = [];
@@ -90,6 +92,8 @@ console.log(`device: ${device.name}, ${device.multiProcessorCount} SMs, ${(devic
   bench('ceiling: D2D copy 2 GiB', () => b.copyFrom(a, stream), { bytes: 2 * 2 * n }, 5);
   a.free();
   b.free();
+}
+if (!decodeOnly) {
   const m = 8192;
   const x = random([m, m], 'bfloat16');
   const w = random([m, m], 'bfloat16', 0.05);
@@ -101,7 +105,8 @@ console.log(`device: ${device.name}, ${device.multiProcessorCount} SMs, ${(devic
 // Llama-3.1-8B shapes: hidden 4096, 32 heads / 8 kv heads of 128, intermediate 14336, vocab 128256.
 const [H, NH, NKV, D, I, V] = [4096, 32, 8, 128, 14336, 128256];
 const T = 16384; // tokens in a large prefill batch
-{
+const blockSize = 16;
+if (!decodeOnly) {
   const table = random([V, H], 'bfloat16');
   const ids = ints(Int32Array.from({ length: T }, () => rng.int(0, V)), [T]);
   const out = DeviceTensor.empty([T, H], 'bfloat16');
@@ -132,7 +137,6 @@ const T = 16384; // tokens in a large prefill batch
     { bytes: 2 * T * (NH + NKV) * D * 2 + T * D * 4 },
   );
 
-  const blockSize = 16;
   const numBlocks = T / blockSize + 64;
   const kc = random([numBlocks, blockSize, NKV, D], 'bfloat16');
   const vc = random([numBlocks, blockSize, NKV, D], 'bfloat16');
@@ -217,57 +221,68 @@ const T = 16384; // tokens in a large prefill batch
     );
   }
 
-  // Decode: 64 sequences x 2048 context, one new token each.
+  for (const t of [x, r, qkv, kc, vc]) t.free();
+}
+
+// Decode attention, both kernels forced through VLLM_TS_DECODE_ATTENTION (read at each launch): the one-launch
+// split kernel (rows without a tag; the default for <= 8 (sequence, kv head) pairs) and the two-pass pair.
+// Batches up to 32 are timed as graph replays (a decode step replays a graph; eager timing would measure the
+// host's launch rate). Their K/V (4-16 MB) stay in the 60 MB L2 across replays, unlike in a model's step.
+{
   const B = 64;
-  const ctx = 2048;
+  const ctx = 4096;
   const dBlocks = ctx / blockSize;
   const dk = random([B * dBlocks, blockSize, NKV, D], 'bfloat16');
   const dv = random([B * dBlocks, blockSize, NKV, D], 'bfloat16');
   const dTables = ints(rng.permutation(B * dBlocks), [B, dBlocks]);
-  const dLens = ints(Array.from({ length: B }, () => ctx), [B]);
   const q = random([B, NH * D], 'bfloat16');
   const dOut = DeviceTensor.empty([B, NH * D], 'bfloat16');
-  const ws = DeviceTensor.empty([decodeWorkspaceFloats(B, NH, NKV, D, ctx)], 'float32');
-  tensors.push(dOut, ws);
-  bench(
-    'pagedAttentionDecode 64 x 2048 ctx',
-    () => pagedAttentionDecode({ out: dOut, query: q, keyCache: dk, valueCache: dv, blockTables: dTables, seqLens: dLens, maxSeqLen: ctx, numHeads: NH, scale: 1 / Math.sqrt(D), workspace: ws }, { stream }),
-    { bytes: 2 * B * ctx * NKV * D * 2 },
-  );
-  // The same bytes and query heads per kv head, laid out as 512 sequences of one kv head: a kv head's keys
-  // are then whole contiguous cache rows instead of 256-byte pieces 2 KB apart (the layout's cost).
-  {
-    const b1 = B * NKV;
-    const k1 = dk.view([B * dBlocks * NKV, blockSize, 1, D]);
-    const v1 = dv.view([B * dBlocks * NKV, blockSize, 1, D]);
-    const tables1 = ints(rng.permutation(b1 * dBlocks), [b1, dBlocks]);
-    const lens1 = ints(Array.from({ length: b1 }, () => ctx), [b1]);
-    const ws1 = DeviceTensor.empty([decodeWorkspaceFloats(b1, NH / NKV, 1, D, ctx)], 'float32');
-    tensors.push(ws1);
-    const q1 = q.view([b1, (NH / NKV) * D]);
-    const o1 = dOut.view([b1, (NH / NKV) * D]);
-    bench(
-      'pagedAttentionDecode 512 x 2048 ctx, 1 kv head',
-      () => pagedAttentionDecode({ out: o1, query: q1, keyCache: k1, valueCache: v1, blockTables: tables1, seqLens: lens1, maxSeqLen: ctx, numHeads: NH / NKV, scale: 1 / Math.sqrt(D), workspace: ws1 }, { stream }),
-      { bytes: 2 * b1 * ctx * D * 2 },
-    );
+  tensors.push(dOut);
+  const decodeRow = (label: string, batch: number, len: number, graph: boolean) => {
+    const ws = DeviceTensor.empty([decodeWorkspaceFloats(batch, NH, NKV, D, len)], 'float32');
+    tensors.push(ws);
+    const lens = ints(Array.from({ length: batch }, () => len), [batch]);
+    // Each sequence's blocks from the permuted pool (a batch of b reads b x len tokens of scattered blocks).
+    const tables = dTables.rows(0, batch);
+    const fn = () => pagedAttentionDecode({ out: dOut.rows(0, batch), query: q.rows(0, batch), keyCache: dk, valueCache: dv, blockTables: tables, seqLens: lens, maxSeqLen: len, numHeads: NH, scale: 1 / Math.sqrt(D), workspace: ws }, { stream });
+    (graph ? benchGraph : bench)(label, fn, { bytes: 2 * batch * len * NKV * D * 2 });
+  };
+  for (const kernel of ['one-launch', 'two-pass'] as const) {
+    process.env.VLLM_TS_DECODE_ATTENTION = kernel;
+    const tag = kernel === 'two-pass' ? ', two-pass' : '';
+    decodeRow(`pagedAttentionDecode 1 x 1024 ctx${tag} (graph)`, 1, 1024, true);
+    decodeRow(`pagedAttentionDecode 1 x 4096 ctx${tag} (graph)`, 1, 4096, true);
+    decodeRow(`pagedAttentionDecode 8 x 1024 ctx${tag} (graph)`, 8, 1024, true);
+    decodeRow(`pagedAttentionDecode 32 x 1024 ctx${tag} (graph)`, 32, 1024, true);
+    decodeRow(`pagedAttentionDecode 64 x 2048 ctx${tag}`, 64, 2048, false);
+    decodeRow(`pagedAttentionDecode 64 x 4096 ctx${tag}`, 64, 4096, false);
+    // The same bytes and query heads per kv head, laid out as 512 sequences of one kv head: a kv head's keys
+    // are then whole contiguous cache rows instead of 256-byte pieces 2 KB apart (the layout's cost).
+    {
+      const ctx1 = 2048;
+      const b1 = B * NKV;
+      const k1 = dk.view([B * dBlocks * NKV, blockSize, 1, D]);
+      const v1 = dv.view([B * dBlocks * NKV, blockSize, 1, D]);
+      const tables1 = ints(rng.permutation(b1 * (ctx1 / blockSize)), [b1, ctx1 / blockSize]);
+      const lens1 = ints(Array.from({ length: b1 }, () => ctx1), [b1]);
+      const ws1 = DeviceTensor.empty([decodeWorkspaceFloats(b1, NH / NKV, 1, D, ctx1)], 'float32');
+      tensors.push(ws1);
+      const q1 = q.view([b1, (NH / NKV) * D]);
+      const o1 = dOut.view([b1, (NH / NKV) * D]);
+      bench(
+        `pagedAttentionDecode 512 x 2048 ctx, 1 kv head${tag}`,
+        () => pagedAttentionDecode({ out: o1, query: q1, keyCache: k1, valueCache: v1, blockTables: tables1, seqLens: lens1, maxSeqLen: ctx1, numHeads: NH / NKV, scale: 1 / Math.sqrt(D), workspace: ws1 }, { stream }),
+        { bytes: 2 * b1 * ctx1 * D * 2 },
+      );
+    }
+    delete process.env.VLLM_TS_DECODE_ATTENTION;
   }
-  // Batch-1 decode over 1024 tokens of context (the Llama decode step's attention, per layer).
-  {
-    const ws1 = DeviceTensor.empty([decodeWorkspaceFloats(1, NH, NKV, D, 1024)], 'float32');
-    tensors.push(ws1);
-    const lens1 = ints([1024], [1]);
-    benchGraph(
-      'pagedAttentionDecode 1 x 1024 ctx (graph)',
-      () => pagedAttentionDecode({ out: dOut.rows(0, 1), query: q.rows(0, 1), keyCache: dk, valueCache: dv, blockTables: dTables.rows(0, 1), seqLens: lens1, maxSeqLen: 1024, numHeads: NH, scale: 1 / Math.sqrt(D), workspace: ws1 }, { stream }),
-      { bytes: 2 * 1024 * NKV * D * 2 },
-    );
-  }
-  for (const t of [x, r, qkv, kc, vc, dk, dv]) t.free();
+  for (const t of [dk, dv]) t.free();
 }
 
+
 // GEMMs of one decode token (weight-read bound) and of a 4096-token prefill (FLOP bound).
-for (const [label, n, k] of [['qkv', (NH + 2 * NKV) * D, H], ['o_proj', H, NH * D], ['gate_up', 2 * I, H], ['down', H, I], ['lm_head', V, H]] as const) {
+if (!decodeOnly) for (const [label, n, k] of [['qkv', (NH + 2 * NKV) * D, H], ['o_proj', H, NH * D], ['gate_up', 2 * I, H], ['down', H, I], ['lm_head', V, H]] as const) {
   const w = random([n, k], 'bfloat16', 0.05);
   for (const m of [1, 4096]) {
     if (label === 'lm_head' && m > 1) continue;
@@ -292,7 +307,7 @@ for (const [label, n, k] of [['qkv', (NH + 2 * NKV) * D, H], ['o_proj', H, NH * 
 }
 
 // Sampling over the Llama-3 vocabulary.
-{
+if (!decodeOnly) {
   const R = 256;
   const logits = random([R, V], 'float32', 3);
   const ids = DeviceTensor.empty([R], 'int32');
@@ -317,9 +332,9 @@ stream.synchronize();
 for (const t of tensors) if (!t.isFreed) t.free();
 
 const copy = rows.find((r) => r.name.startsWith('ceiling: D2D'))!;
-const mm = rows.find((r) => r.name.startsWith('ceiling: cuBLASLt'))!;
+const mm = rows.find((r) => r.name.startsWith('ceiling: cuBLASLt'));
 const copyGBs = copy.bytes! / copy.ms / 1e6;
-const gemmTflops = mm.flops! / mm.ms / 1e9;
+const gemmTflops = mm ? mm.flops! / mm.ms / 1e9 : Number.NaN;
 let peer: Record<string, number> = {};
 if (process.env.TORCH_PEER_JSON) {
   try {

@@ -79,7 +79,9 @@ struct PagedAttentionArgs {
 
 cudaError_t launchPagedAttentionPrefill(const PagedAttentionArgs& args, cudaStream_t stream);
 cudaError_t launchPagedAttentionDecode(const PagedAttentionArgs& args, cudaStream_t stream);
-// Floats of scratch the split-K decode kernel needs.
+// Floats of scratch the split-K decode kernels need: one arrival counter per (sequence, kv head) for the
+// one-launch kernel (kept tagged and reset by the kernel itself, so the workspace needs no initialization
+// and a captured graph replays), then a partial output and its (max, sum) per (sequence, head, partition).
 int64_t decodeWorkspaceFloats(int numSeqs, int numHeads, int numKvHeads, int headDim, int maxSeqLen);
 // Tokens of context each split of the decode kernel covers: at most kDecodePartitionSize, halved
 // (down to 64) while the grid would cover fewer than ~2 waves of a 132-SM GPU.

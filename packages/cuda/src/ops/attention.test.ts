@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { synchronizeDevice } from '../device.js';
+import { CudaGraph, CudaStream } from '../stream.js';
 import type { FloatDType } from '../dtype.js';
 import { pagedAttentionReference, rotaryReference, writeKvCacheReference } from '../reference/attention.js';
 import { computeRopeCosSinCache } from '../rope-cache.js';
 import type { RopeScaling } from '../rope-cache.js';
 import { FLOAT_DTYPES, TensorScope, cudaAvailable, gpuSuite } from '../testing/gpu.js';
 import { Rng, relativeError, tolerance } from '../testing/random.js';
-import { decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill, writeKvCache } from './attention.js';
+import { decodePartitionSize, decodeWorkspaceFloats, pagedAttentionDecode, pagedAttentionPrefill, writeKvCache } from './attention.js';
 import { rotaryEmbedding, rotaryEmbeddingWithKvCache } from './rotary.js';
 
 const SCALINGS: readonly RopeScaling[] = [
@@ -15,6 +16,18 @@ const SCALINGS: readonly RopeScaling[] = [
   { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 256 },
   { type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 256 },
 ];
+
+const DECODE_KERNELS = ['one-launch', 'two-pass'] as const;
+
+/** Runs `fn` with the decode kernel forced through VLLM_TS_DECODE_ATTENTION (read at every launch). */
+function withDecodeKernel<R>(kernel: (typeof DECODE_KERNELS)[number], fn: () => R): R {
+  process.env.VLLM_TS_DECODE_ATTENTION = kernel;
+  try {
+    return fn();
+  } finally {
+    delete process.env.VLLM_TS_DECODE_ATTENTION;
+  }
+}
 
 /** A random paged layout: each sequence's blocks drawn from a shuffled pool. */
 function pagedLayout(rng: Rng, seqLens: number[], blockSize: number) {
@@ -203,11 +216,127 @@ describe.skipIf(!cudaAvailable)(gpuSuite('rotary embedding and paged attention')
       });
     }
 
-    it(`pagedAttentionDecode: split-K over contexts up to 3 partitions (${label})`, () => {
-      const rng = new Rng();
-      const seqLens = [1, rng.int(2, 512), 512, rng.int(513, 1536)];
+    for (const kernel of DECODE_KERNELS) {
+      it(`pagedAttentionDecode: split-K over contexts up to 24 partitions (${label}, ${kernel})`, () => {
+        const rng = new Rng();
+        const seqLens = [1, rng.int(2, 512), 512, rng.int(513, 1536)];
+        withDecodeKernel(kernel, () => runAttention(rng, c, seqLens.map(() => 1), seqLens, 'decode'));
+      });
+    }
+  }
+
+  // Group sizes around the kernel's per-pass head counts (1, 2, 4, 8, then passes of 8).
+  for (const [dtype, headDim] of [['bfloat16', 128], ['float32', 64]] as const) {
+    for (const group of [1, 3, 5, 8, 9]) {
+      it(`pagedAttentionDecode: ${group} query heads per kv head (${dtype}, head dim ${headDim}, one-launch)`, () => {
+        const rng = new Rng();
+        const c = { dtype, headDim, numHeads: 2 * group, numKvHeads: 2, blockSize: 16 };
+        withDecodeKernel('one-launch', () => runAttention(rng, c, [1, 1, 1, 1], [1, 64, 65, rng.int(700, 1100)], 'decode'));
+      });
+    }
+  }
+
+  it('pagedAttentionDecode: the default choice (one launch up to 8 sequence x kv-head pairs, two launches beyond) matches the reference', () => {
+    const rng = new Rng();
+    const c = { dtype: 'bfloat16', headDim: 128, numHeads: 4, numKvHeads: 1, blockSize: 16 } as const;
+    for (const n of [8, 9]) {
+      const seqLens = Array.from({ length: n }, () => rng.int(1, 700));
       runAttention(rng, c, seqLens.map(() => 1), seqLens, 'decode');
-    });
+    }
+  });
+
+  it('pagedAttentionDecode (one-launch): a captured graph replays with other lengths under its bound, reusing the workspace', () => {
+    const rng = new Rng();
+    const c = { dtype: 'bfloat16', headDim: 128, numHeads: 8, numKvHeads: 2, blockSize: 16 } as const;
+    const maxSeqLen = 1500;
+    const d = decodeInputs(rng, c, [maxSeqLen, maxSeqLen, maxSeqLen]);
+    const stream = CudaStream.create();
+    try {
+      const run = () => pagedAttentionDecode({ ...d.args, maxSeqLen }, { stream });
+      withDecodeKernel('one-launch', run); // outside capture first, as an engine warms up
+      stream.synchronize();
+      const graph = withDecodeKernel('one-launch', () => CudaGraph.capture(stream, run));
+      try {
+        for (const lens of [[1, 700, 1500], [1500, 64, 1], [65, 1, 1024], [129, 1200, 3]]) {
+          d.args.seqLens.copyFromHost(Int32Array.from(lens));
+          d.args.out.poison();
+          synchronizeDevice(); // the poison runs on the legacy stream
+          graph.replay(stream);
+          stream.synchronize();
+          expect(relativeError(d.args.out.toHost(), d.reference(lens)), `seed ${rng.seed}, lengths ${lens}`).toBeLessThan(tolerance(c.dtype));
+        }
+      } finally {
+        graph.destroy();
+      }
+    } finally {
+      stream.destroy();
+    }
+  });
+
+  it('pagedAttentionDecode (one-launch): one workspace serves batches of other sizes in turn, from any 4-byte offset', () => {
+    const rng = new Rng();
+    const c = { dtype: 'float16', headDim: 64, numHeads: 8, numKvHeads: 4, blockSize: 16 } as const;
+    const big = decodeInputs(rng, c, [900, 40, 1300, 777, 2]);
+    const small = decodeInputs(rng, c, [1300]);
+    const need = decodeWorkspaceFloats(5, c.numHeads, c.numKvHeads, c.headDim, 1300);
+    const ws = scope.poisoned([need + 1], 'float32').rows(1, need);
+    for (const [d, lens] of [[big, [900, 40, 1300, 777, 2]], [small, [1300]], [big, [900, 40, 1300, 777, 2]], [small, [1300]]] as const) {
+      d.args.out.poison();
+      withDecodeKernel('one-launch', () => pagedAttentionDecode({ ...d.args, maxSeqLen: 1300, workspace: ws }));
+      synchronizeDevice();
+      expect(relativeError(d.args.out.toHost(), d.reference([...lens])), `seed ${rng.seed}`).toBeLessThan(tolerance(c.dtype));
+    }
+  });
+
+  it('pagedAttentionDecode (one-launch): the result does not depend on the partition size beyond rounding', () => {
+    const rng = new Rng();
+    const c = { dtype: 'float32', headDim: 64, numHeads: 8, numKvHeads: 8, blockSize: 16 } as const;
+    const lens = [1, 333, 1000];
+    const d = decodeInputs(rng, c, lens, 4096);
+    const outs: Float32Array[] = [];
+    // 64- and 256-token partitions: the rule picks them from the bound and the batch.
+    const bounds = [1000, 4096];
+    expect(bounds.map((b) => decodePartitionSize(lens.length, c.numKvHeads, b))).toEqual([64, 256]);
+    for (const maxSeqLen of bounds) {
+      d.args.out.poison();
+      withDecodeKernel('one-launch', () => pagedAttentionDecode({ ...d.args, maxSeqLen }));
+      synchronizeDevice();
+      outs.push(d.args.out.toHost() as Float32Array);
+    }
+    for (const o of outs.slice(1)) expect(relativeError(o, outs[0]!), `seed ${rng.seed}`).toBeLessThan(1e-5);
+    expect(relativeError(outs[0]!, d.reference(lens)), `seed ${rng.seed}`).toBeLessThan(tolerance(c.dtype));
+  });
+
+  /** Decode inputs for `seqLens` (block tables sized for `capacity` tokens) and a reference for any lengths up to them. */
+  function decodeInputs(rng: Rng, c: { dtype: FloatDType; headDim: number; numHeads: number; numKvHeads: number; blockSize: number }, seqLens: number[], capacity = Math.max(...seqLens)) {
+    const { dtype, headDim, numHeads, numKvHeads, blockSize } = c;
+    const { maxBlocksPerSeq, numBlocks, blockTables } = pagedLayout(rng, seqLens.map(() => capacity), blockSize);
+    const cacheShape = [numBlocks, blockSize, numKvHeads, headDim];
+    const cacheLen = numBlocks * blockSize * numKvHeads * headDim;
+    const keyCache = rng.tensor(cacheLen, dtype);
+    const valueCache = rng.tensor(cacheLen, dtype);
+    const n = seqLens.length;
+    const query = rng.tensor(n * numHeads * headDim, dtype);
+    const maxSeqLen = Math.max(...seqLens);
+    const args = {
+      out: scope.poisoned([n, numHeads * headDim], dtype),
+      query: scope.from(query, [n, numHeads * headDim], dtype),
+      keyCache: scope.from(keyCache, cacheShape, dtype),
+      valueCache: scope.from(valueCache, cacheShape, dtype),
+      blockTables: scope.from(blockTables, [n, maxBlocksPerSeq], 'int32'),
+      seqLens: scope.from(Int32Array.from(seqLens), [n], 'int32'),
+      numHeads,
+      scale: 1 / Math.sqrt(headDim),
+      workspace: scope.poisoned([decodeWorkspaceFloats(n, numHeads, numKvHeads, headDim, maxBlocksPerSeq * blockSize)], 'float32'),
+      maxSeqLen,
+    };
+    const queryStartLoc = Int32Array.from({ length: n + 1 }, (_, i) => i);
+    const reference = (lens: number[]) =>
+      pagedAttentionReference({
+        query, keyCache, valueCache, blockTables, maxBlocksPerSeq, blockSize, seqLens: Int32Array.from(lens),
+        queryStartLoc, scale: args.scale, numHeads, numKvHeads, headDim,
+      });
+    return { args, reference, maxBlocksPerSeq };
   }
 
   function runAttention(rng: Rng, c: (typeof CASES)[number], qLens: number[], seqLens: number[], mode: 'prefill' | 'decode') {

@@ -159,13 +159,19 @@ export function pagedAttentionPrefill(args: PagedAttentionPrefillArgs, options: 
  */
 export function decodeWorkspaceFloats(numSeqs: number, numHeads: number, numKvHeads: number, headDim: number, maxSeqLen: number): number {
   const parts = Math.ceil(maxSeqLen / decodePartitionSize(numSeqs, numKvHeads, maxSeqLen));
-  return numSeqs * numHeads * parts * (headDim + 2);
+  // Arrival counters (8 bytes per sequence and kv head, plus alignment), then the partials.
+  return 2 * numSeqs * numKvHeads + 2 + numSeqs * numHeads * parts * (headDim + 2);
 }
 
 /**
  * Split-K attention for one new token per sequence over the paged cache (slots already written):
  * the context is cut into partitions ({@link decodePartitionSize}) computed in parallel and merged
- * by their softmax statistics. Each block covers all query heads of one kv head, so K/V are read once per group.
+ * by their softmax statistics. Each block covers the query heads of one kv head, so K/V are read once
+ * per group; sequences shorter than `maxSeqLen` skip the partitions past their length. Grids of at
+ * most 8 (sequence, kv head) pairs (batch 1 of a Llama-3-8B-shaped model) merge in the same launch: the
+ * last block of each pair to finish merges, counted in the workspace, which needs no initialization
+ * (the kernel leaves its counters reset, so a captured CUDA graph replays). Larger grids merge in a
+ * second launch. `VLLM_TS_DECODE_ATTENTION=one-launch` or `=two-pass` forces one path (tests, benchmarks).
  * @param args tensors, geometry and workspace
  * @param options stream
  * @throws {InvalidArgumentError} for mismatched shapes, dtypes, a short workspace or an unsupported head dim
