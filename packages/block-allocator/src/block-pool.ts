@@ -1,5 +1,6 @@
 import type { BlockHash, BlockId } from '@vllm-ts/core';
 import { BlockError } from './block-error.js';
+import { BlockHashTable } from './block-hash-table.js';
 import { FreeBlockQueue } from './free-block-queue.js';
 
 /** Options of {@link BlockPool}. */
@@ -43,7 +44,7 @@ export class BlockPool {
   private readonly hashes: (BlockHash | null)[];
   // One id per hash; equal blocks computed apart (block tables are append-only, so duplicates are
   // kept rather than merged) put their other ids in `duplicates`. Lookups return the primary.
-  private readonly cached = new Map<BlockHash, number>();
+  private readonly cached: BlockHashTable;
   private readonly duplicates = new Map<BlockHash, number[]>();
   private numCached = 0;
 
@@ -61,6 +62,7 @@ export class BlockPool {
     this.freeQueue.remove(this.nullBlock);
     this.refCounts = new Int32Array(n);
     this.hashes = Array.from({ length: n }, () => null);
+    this.cached = new BlockHashTable(n, this.hashes);
   }
 
   /** Blocks with no holder (cached-but-evictable ones included). */
@@ -169,7 +171,7 @@ export class BlockPool {
    */
   getCachedBlock(hash: BlockHash): BlockId | null {
     const v = this.cached.get(hash);
-    return v === undefined ? null : (v as BlockId);
+    return v === 0 ? null : (v as BlockId);
   }
 
   /**
@@ -188,9 +190,8 @@ export class BlockPool {
     }
     this.hashes[id] = hash;
     this.numCached++;
-    const primary = this.cached.get(hash);
-    if (primary === undefined) this.cached.set(hash, id);
-    else {
+    const primary = this.cached.insertIfAbsent(hash, id);
+    if (primary !== 0) {
       const more = this.duplicates.get(hash);
       if (more === undefined) this.duplicates.set(hash, [id]);
       else more.push(id);
@@ -223,7 +224,7 @@ export class BlockPool {
       const more = this.duplicates.get(hash);
       if (more === undefined) this.cached.delete(hash);
       else {
-        if (this.cached.get(hash) === id) this.cached.set(hash, more.shift()!);
+        if (this.cached.get(hash) === id) this.cached.replace(hash, more.shift()!);
         else more.splice(more.indexOf(id), 1);
         if (more.length === 0) this.duplicates.delete(hash);
       }

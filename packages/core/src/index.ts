@@ -10,9 +10,10 @@ export { SamplingParams, resolveSamplingParams, GREEDY_TEMPERATURE_EPSILON } fro
 export type { SamplingParamsData, SamplingParamsInit } from './sampling-params.js';
 export { childRequestId } from './engine-core-request.js';
 export type { EngineCoreRequest } from './engine-core-request.js';
-export { makeEmptySchedulerOutput, emptyKVCacheOps } from './scheduler-output.js';
-export type { SchedulerOutput, NewRequestData, CachedRequestData, KVCacheOps } from './scheduler-output.js';
-export type { ModelRunnerOutput, Logprob, TokenLogprobs, PromptLogprobsChunk } from './model-runner-output.js';
+export { makeEmptySchedulerOutput, emptyKVCacheOps, cachedRequestColumnsOf, cachedRequestDataFromColumns } from './scheduler-output.js';
+export type { SchedulerOutput, NewRequestData, CachedRequestData, CachedRequestColumns, KVCacheOps } from './scheduler-output.js';
+export { SampledTokenIds, sampledTokenColumnsOf } from './model-runner-output.js';
+export type { ModelRunnerOutput, Logprob, TokenLogprobs, PromptLogprobsChunk, SampledTokenColumns } from './model-runner-output.js';
 export type { EngineCoreOutput, RequestEvent } from './engine-core-output.js';
 export { makeEmptySchedulerStats } from './scheduler-stats.js';
 export type { SchedulerStats, PrefixCacheStats, SpecDecodingStats } from './scheduler-stats.js';

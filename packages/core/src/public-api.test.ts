@@ -7,9 +7,12 @@ it('exports exactly the documented surface', async () => {
       "InternalError",
       "InvalidArgumentError",
       "RequestStatus",
+      "SampledTokenIds",
       "SamplingParams",
       "VllmError",
       "blockId",
+      "cachedRequestColumnsOf",
+      "cachedRequestDataFromColumns",
       "childRequestId",
       "describeValue",
       "didYouMean",
@@ -22,6 +25,7 @@ it('exports exactly the documented surface', async () => {
       "requestId",
       "requestStatusName",
       "resolveSamplingParams",
+      "sampledTokenColumnsOf",
     ]
   `);
 });

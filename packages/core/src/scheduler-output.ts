@@ -43,6 +43,86 @@ export interface CachedRequestData {
 }
 
 /**
+ * The known requests' diffs of one step as columns (vLLM 0.10 batched its `CachedRequestData` the
+ * same way): entry `i` is request `reqIds[i]`, with the meaning of {@link CachedRequestData}. The
+ * per-entry columns may be longer than `length` (read entries `0..length-1` only); the rarer parts
+ * are sparse, listed by entry in ascending order. No object per request: a scheduler fills one
+ * typed array and a few short lists, a runner walks them.
+ */
+export interface CachedRequestColumns {
+  /** Number of entries. */
+  readonly length: number;
+  /** Request id per entry. */
+  readonly reqIds: readonly RequestId[];
+  /** Tokens with KV in the cache before this step's computation, per entry. */
+  readonly numComputedTokens: ArrayLike<number>;
+  /** Entries that got blocks this step (ascending); the others got none. */
+  readonly blockEntries: readonly number[];
+  /** The blocks of each of `blockEntries`: appended, or the whole table for a resumed entry. */
+  readonly blockIds: readonly (readonly BlockId[])[];
+  /** Entries that are resumed (ascending): their table is replaced rather than extended. */
+  readonly resumedEntries: readonly number[];
+  /** Prompt + output tokens of each of `resumedEntries` (null when the runner's are still right). */
+  readonly resumedTokenIds: readonly (readonly number[] | null)[];
+}
+
+const NO_BLOCK_IDS: readonly BlockId[] = Object.freeze([]);
+
+/**
+ * The cached-request diffs of a step as columns: the scheduler's own when it provides them
+ * (`cachedReqColumns`), else built from `scheduledCachedReqs`.
+ * @param out a scheduler output
+ * @returns the diffs, in `scheduledCachedReqs` order
+ */
+export function cachedRequestColumnsOf(out: SchedulerOutput): CachedRequestColumns {
+  if (out.cachedReqColumns !== undefined) return out.cachedReqColumns;
+  const reqs = out.scheduledCachedReqs;
+  const blockEntries: number[] = [];
+  const blockIds: (readonly BlockId[])[] = [];
+  const resumedEntries: number[] = [];
+  const resumedTokenIds: (readonly number[] | null)[] = [];
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i]!;
+    if (r.newBlockIds.length > 0 || r.resumed) {
+      blockEntries.push(i);
+      blockIds.push(r.newBlockIds);
+    }
+    if (r.resumed) {
+      resumedEntries.push(i);
+      resumedTokenIds.push(r.allTokenIds);
+    }
+  }
+  return {
+    length: reqs.length,
+    reqIds: reqs.map((r) => r.reqId),
+    numComputedTokens: reqs.map((r) => r.numComputedTokens),
+    blockEntries,
+    blockIds,
+    resumedEntries,
+    resumedTokenIds,
+  };
+}
+
+/**
+ * The entries of {@link CachedRequestColumns} as one object each (what `scheduledCachedReqs` holds).
+ * @param columns the diffs as columns
+ * @returns one {@link CachedRequestData} per entry, in order
+ */
+export function cachedRequestDataFromColumns(columns: CachedRequestColumns): CachedRequestData[] {
+  const out: CachedRequestData[] = [];
+  let b = 0;
+  let r = 0;
+  for (let i = 0; i < columns.length; i++) {
+    let newBlockIds = NO_BLOCK_IDS;
+    if (b < columns.blockEntries.length && columns.blockEntries[b] === i) newBlockIds = columns.blockIds[b++]!;
+    const resumed = r < columns.resumedEntries.length && columns.resumedEntries[r] === i;
+    const allTokenIds = resumed ? columns.resumedTokenIds[r++]! : null;
+    out.push({ reqId: columns.reqIds[i]!, resumed, newBlockIds, numComputedTokens: columns.numComputedTokens[i]!, allTokenIds });
+  }
+  return out;
+}
+
+/**
  * Block moves the V0 scheduler asks the runner to do before the forward pass. V1 leaves them empty.
  * A step never both swaps out and swaps in; copies apply after the swaps.
  */
@@ -63,8 +143,18 @@ export interface KVCacheOps {
 export interface SchedulerOutput {
   /** Requests scheduled for the first time (or re-sent whole). */
   readonly scheduledNewReqs: readonly NewRequestData[];
-  /** Requests the runner already knows, with their diffs. */
+  /**
+   * Requests the runner already knows, with their diffs. A scheduler that provides
+   * {@link SchedulerOutput.cachedReqColumns} may build this array on first read (V1 does), so
+   * runners read the columns instead, through {@link cachedRequestColumnsOf}.
+   */
   readonly scheduledCachedReqs: readonly CachedRequestData[];
+  /**
+   * The same diffs as columns, in the same order, when the scheduler provides them (V1 does; V0
+   * does not). Read them with {@link cachedRequestColumnsOf}, which falls back to
+   * `scheduledCachedReqs`.
+   */
+  readonly cachedReqColumns?: CachedRequestColumns;
   /** Tokens to compute this step per request (drafts included). Iteration order = batch order. */
   readonly numScheduledTokens: ReadonlyMap<RequestId, number>;
   /** Sum of `numScheduledTokens`; never above the token budget. */

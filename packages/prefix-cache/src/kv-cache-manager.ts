@@ -39,16 +39,11 @@ export interface KVCacheStateHolder {
 class RequestBlocks {
   // Append-only block table (NOTE: never rewritten, so the runner can append diffs).
   readonly blocks: BlockId[] = [];
-  // Leading blocks already in the hash map.
-  numCached = 0;
-  // The manager holding this state; null once freed (so a stale holder field is never trusted).
-  owner: KVCacheManager | null;
   constructor(
-    owner: KVCacheManager,
     readonly reqId: RequestId,
-  ) {
-    this.owner = owner;
-  }
+    // Index of this request's entries in the manager's slot columns.
+    readonly slot: number,
+  ) {}
 }
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
@@ -90,6 +85,15 @@ export class KVCacheManager implements KVCacheManagerContract {
   /** The underlying pool (read it for ref counts and the free queue; do not mutate it). */
   readonly pool: BlockPool;
   private readonly requests = new Map<RequestId, RequestBlocks>();
+  // Per-request columns by slot (a dense integer per live request), so the common call, a running
+  // request that needs nothing new, reads two integers instead of the request's block table.
+  // Invariant: slotRequest[s] !== null iff slotState[s] is a live request's state;
+  // slotNumBlocks[s] === slotState[s].blocks.length; the first slotNumCached[s] blocks are cached.
+  private slotRequest: (KVCacheRequest | null)[] = [];
+  private slotState: (RequestBlocks | null)[] = [];
+  private slotNumBlocks = new Int32Array(64);
+  private slotNumCached = new Int32Array(64);
+  private readonly freeSlots: number[] = [];
   private queries = 0;
   private hits = 0;
   private preemptedQueries = 0;
@@ -166,11 +170,18 @@ export class KVCacheManager implements KVCacheManagerContract {
    * @throws InvalidArgumentError (`invalid_argument`) for a non-positive `numNewTokens`
    */
   allocateSlots(request: KVCacheRequest, numNewTokens: number, options?: AllocateSlotsOptions): KVCacheBlocks | null {
-    if (!Number.isInteger(numNewTokens) || numNewTokens < 1) {
-      throw new InvalidArgumentError('invalid_argument', 'KVCacheManager.allocateSlots', 'numNewTokens', 'an integer >= 1', numNewTokens);
+    // Kept small so it inlines into the caller's loop: the running-request case goes straight on.
+    if (!Number.isInteger(numNewTokens) || numNewTokens < 1) badNumNewTokens(numNewTokens);
+    if (options === undefined) {
+      const slot = this.slotOf(request);
+      if (slot >= 0) return this.extend(request, slot, numNewTokens);
     }
+    return this.allocateWithOptions(request, numNewTokens, options);
+  }
+
+  // A request without state yet, or with prefix hits or lookahead slots.
+  private allocateWithOptions(request: KVCacheRequest, numNewTokens: number, options: AllocateSlotsOptions | undefined): KVCacheBlocks | null {
     let state = this.stateOf(request);
-    if (state !== undefined && options === undefined) return this.extend(request, state, numNewTokens);
     const hitIds = options?.newComputedBlocks?.getBlockIds() ?? NO_BLOCKS;
     const numNewComputed = options?.numNewComputedTokens ?? 0;
     const lookahead = options?.numLookaheadTokens ?? 0;
@@ -185,15 +196,11 @@ export class KVCacheManager implements KVCacheManagerContract {
     for (let i = 0; i < hitIds.length; i++) if (this.pool.isFree(hitIds[i]!)) numRevived++;
     if (numNew + numRevived > this.pool.numFreeBlocks) return null;
 
-    if (state === undefined) {
-      state = new RequestBlocks(this, request.reqId);
-      this.requests.set(request.reqId, state);
-      if ('kvCacheState' in request) (request as unknown as KVCacheStateHolder).kvCacheState = state;
-    }
+    if (state === undefined) state = this.newState(request);
     if (hitIds.length > 0) {
       this.pool.touch(hitIds);
       for (let i = 0; i < hitIds.length; i++) state.blocks.push(hitIds[i]!);
-      state.numCached = hitIds.length;
+      this.slotNumCached[state.slot] = hitIds.length;
     }
     let result: KVCacheBlocks = BlockList.EMPTY;
     if (numNew > 0) {
@@ -202,7 +209,8 @@ export class KVCacheManager implements KVCacheManagerContract {
       for (let i = 0; i < fresh.length; i++) state.blocks.push(fresh[i]!);
       result = new BlockList(fresh);
     }
-    if (this.enablePrefixCaching) this.cacheBlocks(request, state, Math.min(totalComputed + numNewTokens, request.numTokens));
+    this.slotNumBlocks[state.slot] = state.blocks.length;
+    if (this.enablePrefixCaching) this.cacheBlocks(request, state.slot, Math.min(totalComputed + numNewTokens, request.numTokens));
     return result;
   }
 
@@ -215,7 +223,12 @@ export class KVCacheManager implements KVCacheManagerContract {
     const state = this.stateOf(request);
     if (state === undefined) return;
     this.requests.delete(request.reqId);
-    state.owner = null;
+    const slot = state.slot;
+    this.slotRequest[slot] = null;
+    this.slotState[slot] = null;
+    this.slotNumBlocks[slot] = 0;
+    this.slotNumCached[slot] = 0;
+    this.freeSlots.push(slot);
     if ('kvCacheState' in request) (request as unknown as KVCacheStateHolder).kvCacheState = null;
     this.pool.free(state.blocks.reverse());
   }
@@ -233,7 +246,8 @@ export class KVCacheManager implements KVCacheManagerContract {
    * @param reqId the request's id
    */
   getNumCachedBlocks(reqId: RequestId): number {
-    return this.requests.get(reqId)?.numCached ?? 0;
+    const state = this.requests.get(reqId);
+    return state === undefined ? 0 : this.slotNumCached[state.slot]!;
   }
 
   /**
@@ -246,43 +260,84 @@ export class KVCacheManager implements KVCacheManagerContract {
     return true;
   }
 
-  // The holder field when it is this manager's live state for this id; else the map.
+  // The holder field's slot when this manager's slot holds this very request object; else -1.
+  private slotOf(request: KVCacheRequest): number {
+    const slot = (request as Partial<KVCacheStateHolder>).kvCacheState;
+    if (typeof slot === 'number' && this.slotRequest[slot] === request) return slot;
+    const state = this.requests.get(request.reqId);
+    return state === undefined ? -1 : state.slot;
+  }
+
   private stateOf(request: KVCacheRequest): RequestBlocks | undefined {
-    const held = (request as Partial<KVCacheStateHolder>).kvCacheState;
-    if (held != null && (held as RequestBlocks).owner === this && (held as RequestBlocks).reqId === request.reqId) return held as RequestBlocks;
+    const slot = (request as Partial<KVCacheStateHolder>).kvCacheState;
+    if (typeof slot === 'number' && this.slotRequest[slot] === request) return this.slotState[slot]!;
     return this.requests.get(request.reqId);
   }
 
-  // The common case, a running request with no hits and no lookahead: no lookup, integer math.
-  private extend(request: KVCacheRequest, state: RequestBlocks, numNewTokens: number): KVCacheBlocks | null {
+  private newState(request: KVCacheRequest): RequestBlocks {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotRequest.length;
+      if (slot === this.slotNumBlocks.length) {
+        this.slotNumBlocks = grown(this.slotNumBlocks);
+        this.slotNumCached = grown(this.slotNumCached);
+      }
+      this.slotRequest.push(null);
+      this.slotState.push(null);
+    }
+    const state = new RequestBlocks(request.reqId, slot);
+    this.requests.set(request.reqId, state);
+    this.slotRequest[slot] = request;
+    this.slotState[slot] = state;
+    if ('kvCacheState' in request) (request as unknown as KVCacheStateHolder).kvCacheState = slot;
+    return state;
+  }
+
+  // The common case, a running request with no hits and no lookahead: integer math on the slot's
+  // columns; the block table is touched only when a block is added or filled.
+  private extend(request: KVCacheRequest, slot: number, numNewTokens: number): KVCacheBlocks | null {
     const bs = this.blockSize;
     const computedAfter = request.numComputedTokens + numNewTokens;
     const needSlots = computedAfter < this.maxModelLen ? computedAfter : this.maxModelLen;
-    const numNew = Math.ceil(needSlots / bs) - state.blocks.length;
+    const heldSlots = this.slotNumBlocks[slot]! * bs;
     let result: KVCacheBlocks = BlockList.EMPTY;
-    if (numNew > 0) {
-      const fresh = this.pool.allocate(numNew);
+    if (needSlots > heldSlots) {
+      const fresh = this.pool.allocate(Math.ceil((needSlots - heldSlots) / bs));
       if (fresh === null) return null;
-      for (let i = 0; i < fresh.length; i++) state.blocks.push(fresh[i]!);
+      const blocks = this.slotState[slot]!.blocks;
+      for (let i = 0; i < fresh.length; i++) blocks.push(fresh[i]!);
+      this.slotNumBlocks[slot] = blocks.length;
       result = new BlockList(fresh);
     }
     if (this.enablePrefixCaching) {
       const numTokens = request.numTokens;
       const cacheUpTo = needSlots < numTokens ? needSlots : numTokens;
-      if (Math.floor(cacheUpTo / bs) > state.numCached) this.cacheBlocks(request, state, cacheUpTo);
+      if (cacheUpTo >= (this.slotNumCached[slot]! + 1) * bs) this.cacheBlocks(request, slot, cacheUpTo);
     }
     return result;
   }
 
-  private cacheBlocks(request: KVCacheRequest, state: RequestBlocks, numTokens: number): void {
+  private cacheBlocks(request: KVCacheRequest, slot: number, numTokens: number): void {
     const numFull = Math.floor(numTokens / this.blockSize);
-    if (numFull <= state.numCached) return;
+    const numCached = this.slotNumCached[slot]!;
+    if (numFull <= numCached) return;
     if (request.blockHashes.length < numFull) {
       invariant(false, `request ${request.reqId} has ${request.blockHashes.length} block hashes but ${numFull} full blocks to cache`);
     }
-    for (let i = state.numCached; i < numFull; i++) this.pool.cacheBlock(state.blocks[i]!, request.blockHashes[i]!);
-    state.numCached = numFull;
+    const blocks = this.slotState[slot]!.blocks;
+    for (let i = numCached; i < numFull; i++) this.pool.cacheBlock(blocks[i]!, request.blockHashes[i]!);
+    this.slotNumCached[slot] = numFull;
   }
+}
+
+function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(2 * a.length);
+  b.set(a);
+  return b;
+}
+
+function badNumNewTokens(value: number): never {
+  throw new InvalidArgumentError('invalid_argument', 'KVCacheManager.allocateSlots', 'numNewTokens', 'an integer >= 1', value);
 }
 
 function positiveInt(field: string, value: number, min: number): void {

@@ -15,7 +15,7 @@ const variants: Record<string, SchedulerFactory> = {
     new SchedulerV0({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize, enablePrefixCaching: true }),
   'v0 chunked': (c) =>
     new SchedulerV0({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize, enableChunkedPrefill: true }),
-  // The peer: V1 with its defaults (prefix caching on, sha256).
+  // The peer: V1 with its defaults (prefix caching on, murmur3_128).
   'v1': (c) => new SchedulerV1({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize, hashSeed: c.hashSeed }),
 };
 

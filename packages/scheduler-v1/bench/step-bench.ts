@@ -1,12 +1,12 @@
 // Scheduler step benchmark: schedule() + updateFromOutput() per step, V1, with a breakdown.
-// Run: npm run bench (in packages/scheduler-v1). Writes bench/results/step-bench.json.
+// Run: npm run bench (in packages/scheduler-v1). Writes bench/results/step-bench-<hash>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AllocateSlotsOptions, KVCacheManager as KVCacheManagerContract, KVCacheRequest } from '@vllm-ts/core';
 import { KVCacheManager } from '@vllm-ts/prefix-cache';
 import { benchSchedulerStep, type SchedulerFactory, type StepBenchCase } from '@vllm-ts/scheduler-conformance';
-import { Scheduler } from '../src/index.js';
+import { resolveSchedulerConfig, Scheduler } from '../src/index.js';
 
 /** Wraps a KV manager and adds up the time spent in it (minus the timer's own cost). */
 class TimedKVCacheManager extends KVCacheManager {
@@ -44,7 +44,8 @@ function timerOverheadMs(): number {
   return (performance.now() - t0) / n;
 }
 
-const algo = (process.env.HASH_ALGO ?? 'sha256') as 'sha256' | 'murmur3_128';
+// The scheduler's default hash unless HASH_ALGO names one.
+const algo = (process.env.HASH_ALGO ?? resolveSchedulerConfig({ maxModelLen: 2, numGpuBlocks: 2 }).prefixCachingHashAlgo) as 'sha256' | 'murmur3_128';
 let kv: TimedKVCacheManager | null = null;
 const timed = process.argv.includes('--profile');
 const create: SchedulerFactory = (c) => {

@@ -23,7 +23,13 @@ export interface SchedulerOptions {
   readonly blockSize?: number;
   /** Default true. Ignored with `kvCacheManager`. */
   readonly enablePrefixCaching?: boolean;
-  /** Block-hash algorithm. Default `sha256`. */
+  /**
+   * Block-hash algorithm. Default `murmur3_128`: a fast non-cryptographic hash, as vLLM's default
+   * of the modelled versions (Python's builtin `hash`) was; it costs ~0.1 µs per filled block
+   * against ~0.9 µs for `sha256`, which is a third of a 1,024-request decode step. Choose `sha256`
+   * when tenants that do not trust each other share the cache without a `cacheSalt` (a crafted
+   * prompt could collide with another tenant's block under a non-cryptographic hash).
+   */
   readonly prefixCachingHashAlgo?: HashAlgorithm;
   /** Seed of the hash chains; null or absent: random per scheduler. */
   readonly hashSeed?: string | null;
@@ -89,7 +95,7 @@ export function resolveSchedulerConfig(options: SchedulerOptions): ResolvedSched
   const numGpuBlocks = kv === undefined ? int('numGpuBlocks', options.numGpuBlocks, 2) : null;
   const enablePrefixCaching = options.enablePrefixCaching ?? true;
   if (typeof enablePrefixCaching !== 'boolean') bad('enablePrefixCaching', 'a boolean', enablePrefixCaching);
-  const prefixCachingHashAlgo = options.prefixCachingHashAlgo ?? 'sha256';
+  const prefixCachingHashAlgo = options.prefixCachingHashAlgo ?? 'murmur3_128';
   if (!HASH_ALGORITHMS.includes(prefixCachingHashAlgo)) bad('prefixCachingHashAlgo', `one of ${HASH_ALGORITHMS.join(', ')}`, prefixCachingHashAlgo);
   const hashSeed = options.hashSeed ?? null;
   if (hashSeed !== null && typeof hashSeed !== 'string') bad('hashSeed', 'a string or null', hashSeed);

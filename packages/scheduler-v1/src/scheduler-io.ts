@@ -1,7 +1,6 @@
 import {
   InvalidArgumentError,
   VllmError,
-  type CachedRequestData,
   type EngineCoreRequest,
   type KVCacheManager,
   type NewRequestData,
@@ -45,15 +44,6 @@ export function newRequestData(r: Request, kv: KVCacheManager): NewRequestData {
     numComputedTokens: r.numComputedTokens,
     forkedFrom: null,
   };
-}
-
-/**
- * A resumed (preempted, now readmitted) request: its whole new block table and all its tokens,
- * which replace what the runner had.
- * @internal
- */
-export function resumedRequestData(r: Request, kv: KVCacheManager): CachedRequestData {
-  return { reqId: r.reqId, resumed: true, newBlockIds: [...kv.getBlockIds(r.reqId)], numComputedTokens: r.numComputedTokens, allTokenIds: r.allTokenIds() };
 }
 
 /**

@@ -153,6 +153,9 @@ describe('V1 Scheduler: preemption', () => {
     expect(st.tokens).toEqual({ b: 1 });
     expect(st.out.totalNumScheduledTokens).toBe(1);
     expect(st.out.scheduledCachedReqs.map((r) => r.reqId)).toEqual(['b']);
+    // The columns behind it: a's entry was taken back, b's (with its third block) is entry 0.
+    const cols = st.out.cachedReqColumns!;
+    expect([cols.length, cols.reqIds[0], cols.numComputedTokens[0], cols.blockEntries, cols.resumedEntries]).toEqual([1, 'b', 8, [0], []]);
     expect(s.getRunningIds()).toEqual(['b']);
     expect(s.getWaitingIds()).toEqual(['c', 'a']); // priority order; the preempted request gets no boost
   });

@@ -21,6 +21,9 @@ import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOpt
 import { validateRequest } from './scheduler-io.js';
 import { SpecDecodingCounters } from './spec-decoding-counters.js';
 import { StepBuilder } from './step-builder.js';
+import { OneTokenArrays } from './one-token-arrays.js';
+import { preallocated } from './preallocated.js';
+import { TokenTails } from './token-tails.js';
 import { applyRunnerOutput, type UpdateContext } from './update-step.js';
 
 const NO_TOKENS: readonly number[] = Object.freeze([]);
@@ -75,6 +78,7 @@ export class Scheduler implements SchedulerContract {
   private lastOutput: SchedulerOutput | null = null;
   private lastBatch: readonly Request[] = NO_REQUESTS;
   private readonly updateContext: UpdateContext;
+  private readonly tails: TokenTails;
 
   /**
    * @param options budgets, policy, and the KV cache (a manager, or its size)
@@ -93,8 +97,9 @@ export class Scheduler implements SchedulerContract {
       });
     this.hasher = new BlockHasher({ algorithm: c.prefixCachingHashAlgo, hashSeed: c.hashSeed });
     this.clock = options.clock ?? (() => performance.now() / 1000);
+    this.tails = new TokenTails(c.blockSize, Math.min(c.maxNumSeqs, 1024));
     this.waiting = c.policy === 'priority' ? new PriorityRequestQueue() : new FcfsRequestQueue();
-    this.updateContext = { maxModelLen: c.maxModelLen, spec: this.spec, release: (req) => this.release(req) };
+    this.updateContext = { maxModelLen: c.maxModelLen, oneToken: new OneTokenArrays(), spec: this.spec, release: (req) => this.release(req) };
   }
 
   /**
@@ -123,7 +128,7 @@ export class Scheduler implements SchedulerContract {
     const c = this.config;
     const kv = this.kvCacheManager;
     const threshold = c.longPrefillTokenThreshold;
-    const step = new StepBuilder(c.maxNumBatchedTokens);
+    const step = new StepBuilder(c.maxNumBatchedTokens, Math.min(this.running.length + this.waiting.length, c.maxNumSeqs));
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
     // 1. Running requests, in admission order.
@@ -174,6 +179,7 @@ export class Scheduler implements SchedulerContract {
         this.running.push(req);
         const resumed = req.status === RequestStatus.PREEMPTED;
         req.status = RequestStatus.RUNNING;
+        req.attachTail(this.tails);
         req.numComputedTokens = hit.numHitTokens;
         if (req.numCachedTokens < 0) req.numCachedTokens = hit.numHitTokens;
         req.recordEvent('scheduled', this.clock());
@@ -183,16 +189,9 @@ export class Scheduler implements SchedulerContract {
     invariant(step.budget >= 0 && this.running.length <= c.maxNumSeqs, 'a step stays within its token budget and maxNumSeqs');
 
     const out = step.build(c.maxNumBatchedTokens, this.finishedReqIds);
-    // Computed counts advance now (optimistically): a chunked prefill continues next step.
-    const batch = step.batch;
-    for (let k = 0; k < batch.length; k++) {
-      const r = batch[k]!;
-      r.numComputedTokens += r.stepTokens;
-      r.isPrefillChunk = r.numComputedTokens < r.numTokens;
-    }
     this.finishedReqIds = new Set();
     this.lastOutput = out;
-    this.lastBatch = batch;
+    this.lastBatch = step.batch;
     return out;
   }
 
@@ -210,7 +209,7 @@ export class Scheduler implements SchedulerContract {
     const batch = schedulerOutput === this.lastOutput ? this.lastBatch : this.lookUp(schedulerOutput);
     this.lastOutput = null;
     this.lastBatch = NO_REQUESTS;
-    const outputs: EngineCoreOutput[] = [];
+    const outputs = preallocated<EngineCoreOutput>(batch.length);
     const numFinished = applyRunnerOutput(batch, schedulerOutput, runnerOutput, this.updateContext, outputs);
     if (numFinished > 0) this.running = this.running.filter((r) => r.status === RequestStatus.RUNNING);
     return outputs;
@@ -316,6 +315,7 @@ export class Scheduler implements SchedulerContract {
 
   private preempt(req: Request): void {
     this.kvCacheManager.free(req);
+    req.detachTail();
     req.status = RequestStatus.PREEMPTED;
     req.numComputedTokens = 0;
     req.specTokenIds = NO_TOKENS;
@@ -327,6 +327,7 @@ export class Scheduler implements SchedulerContract {
 
   private release(req: Request): void {
     this.kvCacheManager.free(req);
+    req.detachTail();
     this.requests.delete(req.reqId);
     this.finishedReqIds.add(req.reqId);
   }

@@ -1,6 +1,8 @@
 import {
+  cachedRequestDataFromColumns,
   emptyKVCacheOps,
   type BlockId,
+  type CachedRequestColumns,
   type CachedRequestData,
   type KVCacheBlocks,
   type KVCacheManager,
@@ -10,7 +12,8 @@ import {
 } from '@vllm-ts/core';
 import type { Request } from './request.js';
 import { ScheduledTokens } from './scheduled-tokens.js';
-import { newRequestData, resumedRequestData } from './scheduler-io.js';
+import { preallocated } from './preallocated.js';
+import { newRequestData } from './scheduler-io.js';
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 const NO_TOKENS: readonly number[] = Object.freeze([]);
@@ -18,64 +21,112 @@ const NO_TOKENS: readonly number[] = Object.freeze([]);
 /**
  * One `schedule()` call's output under construction. Every scheduled request is added once, with
  * its tokens; only the priority policy ever takes one back (a later request preempted it).
- * Invariant: until the first waiting request is added, `batch` and `cached` are aligned one to one.
+ * Its lists are allocated once at the expected size and filled by index (no regrowth per step). The
+ * known requests' diffs are built as `CachedRequestColumns` (a typed array of computed counts and
+ * short sparse lists; the running entries' ids are the batch's own), and `scheduledCachedReqs` is
+ * made from them only if a consumer reads it.
+ * Invariant: until the first waiting request is added, `batch` and the cached entries are aligned
+ * one to one (so a running request's index in one is its index in the other).
  * @internal
  */
 export class StepBuilder {
-  /** Scheduled requests in batch (`numScheduledTokens`) order. */
-  readonly batch: Request[] = [];
+  /** Scheduled requests in batch (`numScheduledTokens`) order; complete once built. */
+  readonly batch: Request[];
   /** Tokens the step may still schedule. */
   budget: number;
   readonly preempted = new Set<RequestId>();
-  private readonly numScheduled = new ScheduledTokens();
+  private readonly numScheduled: ScheduledTokens;
   private readonly specTokens = new Map<RequestId, readonly number[]>();
-  private readonly cached: CachedRequestData[] = [];
   private readonly scheduledNew: NewRequestData[] = [];
+  // The cached entries: running ones (ids shared with the batch), then resumed ones.
+  private numCached = 0;
+  private numComputed: Int32Array;
+  private readonly blockEntries: number[] = [];
+  private readonly blockIds: (readonly BlockId[])[] = [];
+  private readonly resumedEntries: number[] = [];
+  private readonly resumedTokenIds: (readonly number[] | null)[] = [];
+  private readonly resumedIds: RequestId[] = [];
+  // Entries of `batch`, filled by index.
+  private numBatch = 0;
 
-  constructor(budget: number) {
+  /**
+   * @param budget the token budget
+   * @param capacity requests the step may schedule (a hint: room is reserved for that many)
+   */
+  constructor(budget: number, capacity: number) {
     this.budget = budget;
+    this.batch = preallocated<Request>(capacity);
+    this.numComputed = new Int32Array(Math.max(capacity, 1));
+    this.numScheduled = new ScheduledTokens(capacity);
   }
 
   /** A running request gets `numTokens` (drafts included) and the new blocks allocated for them. */
   addRunning(req: Request, numTokens: number, newBlocks: KVCacheBlocks): void {
-    this.cached.push({
-      reqId: req.reqId,
-      resumed: false,
-      newBlockIds: newBlocks.length === 0 ? NO_BLOCKS : newBlocks.getBlockIds(),
-      numComputedTokens: req.numComputedTokens,
-      allTokenIds: null,
-    });
-    this.add(req, numTokens);
+    const numComputed = req.numComputedTokens;
+    this.addCached(numComputed, newBlocks.length === 0 ? NO_BLOCKS : newBlocks.getBlockIds());
     if (req.specTokenIds.length > 0) {
-      const numSpec = numTokens + req.numComputedTokens - req.numTokens;
+      const numSpec = numTokens + numComputed - req.numTokens;
       if (numSpec > 0) this.specTokens.set(req.reqId, req.specTokenIds.length > numSpec ? req.specTokenIds.slice(0, numSpec) : req.specTokenIds);
       req.specTokenIds = NO_TOKENS;
     }
+    this.add(req, numTokens);
   }
 
   /** A waiting request, just admitted (`resumed` when it was preempted before). */
   addWaiting(req: Request, numTokens: number, resumed: boolean, kv: KVCacheManager): void {
-    if (resumed) this.cached.push(resumedRequestData(req, kv));
-    else this.scheduledNew.push(newRequestData(req, kv));
+    // A resumed request replaces what the runner had: its whole new table and all its tokens.
+    if (resumed) {
+      this.resumedEntries.push(this.numCached);
+      this.resumedTokenIds.push(req.allTokenIds());
+      this.resumedIds.push(req.reqId);
+      this.addCached(req.numComputedTokens, [...kv.getBlockIds(req.reqId)]);
+    } else this.scheduledNew.push(newRequestData(req, kv));
     this.add(req, numTokens);
   }
 
   /** Takes back a running request scheduled earlier in this step (it was preempted); no-op otherwise. */
   removeRunning(req: Request): void {
     const at = this.batch.indexOf(req);
-    if (at < 0) return;
+    if (at < 0 || at >= this.numBatch) return;
     this.budget += req.stepTokens;
     this.numScheduled.remove(req.reqId);
     this.specTokens.delete(req.reqId);
+    // Running requests come first in the batch and the cached entries, one to one, and no resumed
+    // entry exists yet (this runs during the running pass).
     this.batch.splice(at, 1);
-    this.cached.splice(at, 1);
+    this.numBatch--;
+    this.numComputed.copyWithin(at, at + 1, this.numCached);
+    this.numCached--;
+    const b = this.blockEntries.indexOf(at);
+    if (b >= 0) {
+      this.blockEntries.splice(b, 1);
+      this.blockIds.splice(b, 1);
+    }
+    for (let k = 0; k < this.blockEntries.length; k++) if (this.blockEntries[k]! > at) this.blockEntries[k]!--;
   }
 
   /** The finished output; `maxNumBatchedTokens` is the budget the step started with. */
   build(maxNumBatchedTokens: number, finishedReqIds: ReadonlySet<RequestId>): SchedulerOutput {
+    this.batch.length = this.numBatch;
+    this.numScheduled.seal();
+    const numRunning = this.numCached - this.resumedIds.length;
+    const columns: CachedRequestColumns = {
+      length: this.numCached,
+      reqIds: this.resumedIds.length === 0 ? this.numScheduled.ids : this.numScheduled.ids.slice(0, numRunning).concat(this.resumedIds),
+      numComputedTokens: this.numComputed,
+      blockEntries: this.blockEntries,
+      blockIds: this.blockIds,
+      resumedEntries: this.resumedEntries,
+      resumedTokenIds: this.resumedTokenIds,
+    };
+    let cachedReqs: CachedRequestData[] | null = null;
     return {
       scheduledNewReqs: this.scheduledNew,
-      scheduledCachedReqs: this.cached,
+      // An own, enumerable accessor: spreads, `toEqual` and `structuredClone` see the array.
+      get scheduledCachedReqs(): readonly CachedRequestData[] {
+        return (cachedReqs ??= cachedRequestDataFromColumns(columns));
+      },
+      cachedReqColumns: columns,
       numScheduledTokens: this.numScheduled,
       totalNumScheduledTokens: maxNumBatchedTokens - this.budget,
       scheduledSpecDecodeTokens: this.specTokens,
@@ -85,10 +136,29 @@ export class StepBuilder {
     };
   }
 
+  private addCached(numComputedTokens: number, newBlockIds: readonly BlockId[]): void {
+    const k = this.numCached++;
+    if (k === this.numComputed.length) {
+      const grown = new Int32Array(2 * k);
+      grown.set(this.numComputed);
+      this.numComputed = grown;
+    }
+    this.numComputed[k] = numComputedTokens;
+    if (newBlockIds.length > 0) {
+      this.blockEntries.push(k);
+      this.blockIds.push(newBlockIds);
+    }
+  }
+
+  // Also advances the request's computed count (optimistically: a chunked prefill continues next
+  // step); the diffs above were recorded with the count before this step.
   private add(req: Request, numTokens: number): void {
-    this.batch.push(req);
+    this.batch[this.numBatch++] = req;
     req.stepTokens = numTokens;
     this.numScheduled.push(req.reqId, numTokens);
     this.budget -= numTokens;
+    const computed = req.numComputedTokens + numTokens;
+    req.numComputedTokens = computed;
+    req.isPrefillChunk = computed < req.numTokens;
   }
 }

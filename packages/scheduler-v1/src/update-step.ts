@@ -1,17 +1,22 @@
 import {
   finishReasonOf,
+  sampledTokenColumnsOf,
   RequestStatus,
   type EngineCoreOutput,
   type FinishedStatus,
   type ModelRunnerOutput,
+  type RequestId,
   type SchedulerOutput,
 } from '@vllm-ts/core';
 import { checkStop } from './check-stop.js';
+import type { OneTokenArrays } from './one-token-arrays.js';
 import type { Request } from './request.js';
 import { badRunnerOutput } from './scheduler-io.js';
 import type { SpecDecodingCounters } from './spec-decoding-counters.js';
 
 const NO_TOKENS: readonly number[] = Object.freeze([]);
+const NO_IDS: readonly RequestId[] = Object.freeze([]);
+const NO_OFFSETS = new Int32Array(0);
 
 /**
  * What {@link applyRunnerOutput} needs from the scheduler.
@@ -19,6 +24,8 @@ const NO_TOKENS: readonly number[] = Object.freeze([]);
  */
 export interface UpdateContext {
   readonly maxModelLen: number;
+  /** Shared one-token `newTokenIds` arrays. */
+  readonly oneToken: OneTokenArrays;
   readonly spec: SpecDecodingCounters;
   /** Frees a finished request's blocks and queues its id for the next step's `finishedReqIds`. */
   release(request: Request): void;
@@ -37,7 +44,8 @@ export interface UpdateContext {
  * @param schedulerOutput the step's output
  * @param runnerOutput the runner's result for it
  * @param ctx the scheduler's side
- * @param outputs receives one output per request with news
+ * @param outputs receives one output per request with news, from index 0 (it may come
+ *   pre-sized to the batch, to be filled by index; its length is set to the number of outputs)
  * @returns how many requests finished
  * @throws InvalidArgumentError (`invalid_runner_output`) for tokens sampled while prefilling or
  *   more than the drafts + 1
@@ -50,8 +58,13 @@ export function applyRunnerOutput(
   outputs: EngineCoreOutput[],
 ): number {
   let numFinished = 0;
+  let numOutputs = 0;
   const maxModelLen = ctx.maxModelLen;
   const sampledMap = runnerOutput.sampledTokenIds;
+  const cols = sampledTokenColumnsOf(runnerOutput);
+  const colIds = cols === null ? NO_IDS : cols.reqIds;
+  const offsets = cols === null ? NO_OFFSETS : cols.offsets;
+  const colTokens = cols === null ? NO_OFFSETS : cols.tokenIds;
   const specMap = schedulerOutput.scheduledSpecDecodeTokens.size > 0 ? schedulerOutput.scheduledSpecDecodeTokens : null;
   const logprobsMap = runnerOutput.logprobs.size > 0 ? runnerOutput.logprobs : null;
   const promptLogprobsMap = runnerOutput.promptLogprobs.size > 0 ? runnerOutput.promptLogprobs : null;
@@ -59,45 +72,62 @@ export function applyRunnerOutput(
     const req = batch[b]!;
     if (req.status !== RequestStatus.RUNNING) continue;
     const reqId = req.reqId;
-    let generated = sampledMap.get(reqId) ?? NO_TOKENS;
+    // The sampled tokens are source[first .. first + count): the runner's row b when it is this
+    // request's (the usual case), else whatever the map view holds for the id.
+    let source: ArrayLike<number>;
+    let first: number;
+    let count: number;
+    if (b < colIds.length && colIds[b] === reqId) {
+      source = colTokens;
+      first = offsets[b]!;
+      count = offsets[b + 1]! - first;
+    } else {
+      source = sampledMap.get(reqId) ?? NO_TOKENS;
+      first = 0;
+      count = source.length;
+    }
     const drafts = specMap === null ? undefined : specMap.get(reqId);
-    if (drafts !== undefined && generated.length > 0) {
-      if (generated.length > drafts.length + 1) badRunnerOutput(reqId, `at most ${drafts.length + 1} sampled tokens`, generated.length);
-      const accepted = generated.length - 1;
+    if (drafts !== undefined && count > 0) {
+      if (count > drafts.length + 1) badRunnerOutput(reqId, `at most ${drafts.length + 1} sampled tokens`, count);
+      const accepted = count - 1;
       req.numComputedTokens -= drafts.length - accepted;
       ctx.spec.record(drafts.length, accepted);
-    } else if (generated.length > 1) badRunnerOutput(reqId, 'at most 1 sampled token (no drafts were scheduled)', generated.length);
-    if (generated.length > 0 && req.numComputedTokens < req.numTokens) {
-      badRunnerOutput(reqId, `no sampled token while prefilling (${req.numComputedTokens} of ${req.numTokens} tokens computed)`, generated.length);
+    } else if (count > 1) badRunnerOutput(reqId, 'at most 1 sampled token (no drafts were scheduled)', count);
+    if (count > 0 && req.numComputedTokens < req.numTokens) {
+      badRunnerOutput(reqId, `no sampled token while prefilling (${req.numComputedTokens} of ${req.numTokens} tokens computed)`, count);
     }
     let status: FinishedStatus | null = null;
-    for (let t = 0; t < generated.length; t++) {
-      req.appendOutputToken(generated[t]!);
+    let kept = 0;
+    while (kept < count) {
+      req.appendOutputToken(source[first + kept]!);
+      kept++;
       status = checkStop(req, maxModelLen);
-      if (status !== null) {
-        if (t + 1 < generated.length) generated = generated.slice(0, t + 1);
-        break;
-      }
+      if (status !== null) break;
     }
     const promptLogprobs = promptLogprobsMap === null ? null : (promptLogprobsMap.get(reqId) ?? null);
-    if (generated.length === 0 && status === null && promptLogprobs === null && !req.hasEvents) continue;
+    if (kept === 0 && status === null && promptLogprobs === null && !req.hasEvents) continue;
+    let newTokenIds: readonly number[];
+    if (kept === 0) newTokenIds = NO_TOKENS;
+    else if (kept === 1) newTokenIds = ctx.oneToken.get(source[first]!);
+    else newTokenIds = Array.prototype.slice.call(source, first, first + kept) as number[];
     let logprobs = logprobsMap === null ? null : (logprobsMap.get(reqId) ?? null);
-    if (logprobs !== null && logprobs.length > generated.length) logprobs = logprobs.slice(0, generated.length);
-    outputs.push({
+    if (logprobs !== null && logprobs.length > kept) logprobs = logprobs.slice(0, kept);
+    outputs[numOutputs++] = {
       reqId,
-      newTokenIds: generated,
+      newTokenIds,
       finishReason: status === null ? null : finishReasonOf(status),
       stopReason: status === null ? null : req.stopReason,
       newLogprobs: logprobs,
       newPromptLogprobs: promptLogprobs,
       numCachedTokens: req.numCachedTokens > 0 ? req.numCachedTokens : 0,
       events: req.takeEvents(),
-    });
+    };
     if (status !== null) {
       req.status = status;
       numFinished++;
       ctx.release(req);
     }
   }
+  outputs.length = numOutputs;
   return numFinished;
 }

@@ -1,4 +1,7 @@
-import { VllmError, type BlockId, type ModelRunnerOutput, type RequestId, type SchedulerOutput } from '@vllm-ts/core';
+import { cachedRequestColumnsOf, SampledTokenIds, VllmError, type BlockId, type CachedRequestColumns, type ModelRunnerOutput, type RequestId, type SchedulerOutput } from '@vllm-ts/core';
+
+const NO_TOKENS: readonly number[] = Object.freeze([]);
+const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 
 /** The token a request produces as its `outputIndex`-th output (a pure function). */
 export type TokenScript = (reqId: RequestId, outputIndex: number) => number;
@@ -94,26 +97,38 @@ export class ScriptedRunner {
         sampled: false,
       });
     }
-    for (const cr of out.scheduledCachedReqs) {
-      seen.add(cr.reqId);
-      const r = this.reqs.get(cr.reqId);
-      if (r === undefined) violation(`cached request ${cr.reqId} is unknown to the runner`);
-      if (cr.resumed) {
-        if (cr.allTokenIds !== null) {
-          if (cr.allTokenIds.join() !== r.tokens.join()) violation(`resumed ${cr.reqId} has tokens that differ from the runner's`);
+    // The diffs as columns (V1 provides them; V0's array is read through the same helper). In
+    // checking mode the object view must say the same.
+    const cached = cachedRequestColumnsOf(out);
+    if (this.opts.verifyKv !== false && out.cachedReqColumns !== undefined) checkCachedViews(out, cached);
+    let nextBlocks = 0;
+    let nextResumed = 0;
+    for (let i = 0; i < cached.length; i++) {
+      const reqId = cached.reqIds[i]!;
+      const newBlockIds = nextBlocks < cached.blockEntries.length && cached.blockEntries[nextBlocks] === i ? cached.blockIds[nextBlocks++]! : NO_BLOCKS;
+      const resumed = nextResumed < cached.resumedEntries.length && cached.resumedEntries[nextResumed] === i;
+      const allTokenIds = resumed ? cached.resumedTokenIds[nextResumed++]! : null;
+      const numComputedTokens = cached.numComputedTokens[i]!;
+      seen.add(reqId);
+      const r = this.reqs.get(reqId);
+      if (r === undefined) violation(`cached request ${reqId} is unknown to the runner`);
+      if (resumed) {
+        if (allTokenIds !== null) {
+          if (allTokenIds.join() !== r.tokens.join()) violation(`resumed ${reqId} has tokens that differ from the runner's`);
         }
-        r.blocks = [...cr.newBlockIds];
+        r.blocks = [...newBlockIds];
         r.preempted = false;
         r.sampled = false;
       } else {
-        if (r.preempted) violation(`preempted ${cr.reqId} scheduled again without resumed`);
-        for (const b of cr.newBlockIds) r.blocks.push(b);
+        if (r.preempted) violation(`preempted ${reqId} scheduled again without resumed`);
+        for (const b of newBlockIds) r.blocks.push(b);
       }
-      if (!cr.resumed && cr.numComputedTokens !== r.numComputed) {
-        violation(`${cr.reqId}: scheduler says ${cr.numComputedTokens} computed tokens, the runner computed ${r.numComputed}`);
+      if (!resumed && numComputedTokens !== r.numComputed) {
+        violation(`${reqId}: scheduler says ${numComputedTokens} computed tokens, the runner computed ${r.numComputed}`);
       }
-      r.numComputed = cr.numComputedTokens;
+      r.numComputed = numComputedTokens;
     }
+    if (nextBlocks !== cached.blockEntries.length || nextResumed !== cached.resumedEntries.length) violation('cachedReqColumns lists entries out of order or past its length');
     let total = 0;
     for (const [id, n] of out.numScheduledTokens) {
       total += n;
@@ -133,7 +148,8 @@ export class ScriptedRunner {
     }
     if (total !== out.totalNumScheduledTokens) violation(`totalNumScheduledTokens is ${out.totalNumScheduledTokens}, the entries sum to ${total}`);
 
-    const sampled = new Map<RequestId, readonly number[]>();
+    // Rows in batch order, an empty one for a chunk that samples nothing (as real runners do).
+    const sampled = new SampledTokenIds(out.numScheduledTokens.size);
     for (const [id, n] of out.numScheduledTokens) {
       const r = this.reqs.get(id)!;
       const drafts = out.scheduledSpecDecodeTokens.get(id) ?? [];
@@ -142,6 +158,7 @@ export class ScriptedRunner {
       r.sampled = end - drafts.length >= r.tokens.length;
       if (!r.sampled) {
         r.numComputed = end;
+        sampled.append(id, NO_TOKENS);
         continue;
       }
       const outIndex = r.tokens.length - r.numPrompt;
@@ -151,7 +168,7 @@ export class ScriptedRunner {
       gen.push(this.opts.script(id, outIndex + accepted));
       r.numComputed = end - (drafts.length - accepted);
       for (const t of gen) r.tokens.push(t);
-      sampled.set(id, gen);
+      sampled.append(id, gen);
     }
     return { sampledTokenIds: sampled, logprobs: new Map(), promptLogprobs: new Map() };
   }
@@ -182,6 +199,23 @@ export class ScriptedRunner {
     for (const [src, dst] of ops.copy) {
       this.slotToken.copyWithin(dst * bs, src * bs, src * bs + bs);
       this.slotPos.copyWithin(dst * bs, src * bs, src * bs + bs);
+    }
+  }
+}
+
+// The object view of a step's cached diffs must match its columns entry for entry.
+function checkCachedViews(out: SchedulerOutput, cached: CachedRequestColumns): void {
+  const objects = out.scheduledCachedReqs;
+  if (objects.length !== cached.length) violation(`scheduledCachedReqs has ${objects.length} entries, cachedReqColumns ${cached.length}`);
+  let nextBlocks = 0;
+  let nextResumed = 0;
+  for (let i = 0; i < cached.length; i++) {
+    const o = objects[i]!;
+    const blocks = nextBlocks < cached.blockEntries.length && cached.blockEntries[nextBlocks] === i ? cached.blockIds[nextBlocks++]! : NO_BLOCKS;
+    const resumed = nextResumed < cached.resumedEntries.length && cached.resumedEntries[nextResumed] === i;
+    const tokens = resumed ? cached.resumedTokenIds[nextResumed++]! : null;
+    if (o.reqId !== cached.reqIds[i] || o.resumed !== resumed || o.numComputedTokens !== cached.numComputedTokens[i] || o.newBlockIds.join() !== blocks.join() || o.allTokenIds?.join() !== tokens?.join()) {
+      violation(`scheduledCachedReqs[${i}] (${o.reqId}) disagrees with cachedReqColumns`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import {
+  cachedRequestColumnsOf,
   invariant,
   type CachedRequestData,
   type NewRequestData,
@@ -144,7 +145,24 @@ export class RequestStates {
       const state = this.addNew(req);
       if (req.forkedFrom !== null) forks.push({ child: state, parent: req.forkedFrom });
     }
-    for (const req of so.scheduledCachedReqs) this.applyCached(req);
+    // The diffs as columns: no object per known request (V1 provides them; V0's array is read
+    // through the same helper).
+    const c = cachedRequestColumnsOf(so);
+    let nextBlocks = 0;
+    let nextResumed = 0;
+    for (let i = 0; i < c.length; i++) {
+      const s = this.get(c.reqIds[i]!);
+      const blocks = nextBlocks < c.blockEntries.length && c.blockEntries[nextBlocks] === i ? c.blockIds[nextBlocks++]! : null;
+      if (nextResumed < c.resumedEntries.length && c.resumedEntries[nextResumed] === i) {
+        s.blockTable = blocks === null ? [] : [...blocks];
+        const tokens = c.resumedTokenIds[nextResumed++];
+        if (tokens) s.tokens = [...tokens];
+        s.preempted = false;
+      } else if (blocks !== null) {
+        for (let b = 0; b < blocks.length; b++) s.blockTable.push(blocks[b]!);
+      }
+      s.numComputedTokens = c.numComputedTokens[i]!;
+    }
     const scheduled: ScheduledRequest[] = [];
     for (const [id, n] of so.numScheduledTokens) {
       if (n === 0) continue;

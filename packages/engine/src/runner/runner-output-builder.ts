@@ -1,21 +1,25 @@
-import type { ModelRunnerOutput, PromptLogprobsChunk, RequestId, TokenLogprobs } from '@vllm-ts/core';
+import { SampledTokenIds, type ModelRunnerOutput, type PromptLogprobsChunk, type RequestId, type TokenLogprobs } from '@vllm-ts/core';
 
 /**
  * Collects one step's per-request results into a {@link ModelRunnerOutput}. Every model runner
- * builds its output through this class, so the output's layout is decided in one place.
+ * builds its output through this class, so the output's layout is decided in one place: sampled
+ * tokens go into a {@link SampledTokenIds} (columns in call order, which schedulers read without a
+ * lookup per request when it is the batch order), the rarer logprobs into maps.
  */
 export class RunnerOutputBuilder {
-  readonly #sampled = new Map<RequestId, readonly number[]>();
+  readonly #sampled = new SampledTokenIds();
   readonly #logprobs = new Map<RequestId, readonly TokenLogprobs[]>();
   readonly #promptLogprobs = new Map<RequestId, PromptLogprobsChunk>();
 
   /**
    * Records the tokens sampled for a request (empty for a prefill chunk that samples nothing).
+   * Call it once per scheduled request in the step's batch order, so the scheduler reads the rows
+   * without lookups (any order stays correct).
    * @param reqId request id
    * @param tokens accepted drafts then the sampled token
    */
   sampled(reqId: RequestId, tokens: readonly number[]): void {
-    this.#sampled.set(reqId, tokens);
+    this.#sampled.append(reqId, tokens);
   }
 
   /**
