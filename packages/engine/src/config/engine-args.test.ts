@@ -24,7 +24,8 @@ describe('resolveEngineArgs', () => {
       gpuMemoryUtilization: 0.9,
       seed: 0,
       schedulingPolicy: 'fcfs',
-      prefixCachingHashAlgo: 'sha256',
+      prefixCachingHashAlgo: 'murmur3_128',
+      enforceEager: false,
       speculativeConfig: null,
     });
     expect(resolveEngineArgs({ engineVersion: 'v0' }, {})).toMatchObject({ enablePrefixCaching: false, enableChunkedPrefill: false, swapSpace: 4 });

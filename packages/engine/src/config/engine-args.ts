@@ -60,7 +60,7 @@ export interface EngineArgs {
   /** V0: hold new prefills until the oldest waited this fraction of the last prompt's latency. Default 0. */
   schedulerDelayFactor?: number;
   speculativeConfig?: SpeculativeConfig;
-  /** Hash of prefix-cache blocks. Default `sha256`. */
+  /** Hash of prefix-cache blocks. Default `murmur3_128` (fast, like vLLM's builtin hash); `sha256` resists crafted collisions between tenants. */
   prefixCachingHashAlgo?: 'sha256' | 'murmur3_128';
   /** CUDA: never capture CUDA graphs; every decode step launches its kernels. Default false. */
   enforceEager?: boolean;
@@ -196,7 +196,7 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
     longPrefillTokenThreshold: int('longPrefillTokenThreshold', a.longPrefillTokenThreshold ?? 0, 0),
     schedulerDelayFactor,
     speculativeConfig,
-    prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'sha256', ['sha256', 'murmur3_128']),
+    prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'murmur3_128', ['sha256', 'murmur3_128']),
     enforceEager: bool('enforceEager', a.enforceEager ?? false),
   });
 }

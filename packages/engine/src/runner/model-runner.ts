@@ -81,8 +81,8 @@ export interface LoadModelOptions {
 }
 
 /**
- * Loads a model and returns its runner: {@link CpuModelRunner} for `device: 'cpu'`,
- * {@link CudaModelRunner} for `'cuda'` (weights go to the GPU when the KV cache is sized; with
+ * Loads a model and returns its runner: the CPU model runner for `device: 'cpu'`,
+ * the CUDA model runner for `'cuda'` (weights go to the GPU when the KV cache is sized; with
  * `loadFormat: 'dummy'` they are made on the device and never exist on the host).
  *
  * @param opts model, dtype, load format, seed, device
