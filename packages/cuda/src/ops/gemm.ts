@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@vllm-ts/core';
 import { getBinding } from '../binding.js';
 import type { DeviceTensor } from '../device-tensor.js';
-import { dtypeCode } from '../dtype.js';
+import { dtypeCode, type FloatDType } from '../dtype.js';
 import { checkNumber, checkTensor } from '../internal/check.js';
 import type { NativeBinding } from '../native.js';
 import { streamHandle } from '../stream.js';
@@ -34,18 +34,23 @@ export interface GemmArgs {
 export function gemm(args: GemmArgs, options: OpOptions = {}): void {
   const s = 'gemm';
   const { out, a, weight } = args;
-  checkTensor(s, 'weight', weight, { dtype: ['bfloat16', 'float16', 'float32'], shape: [null, null] });
-  const [n, k] = weight.shape as [number, number];
-  checkTensor(s, 'a', a, { dtype: weight.dtype, shape: [null, k], contiguous: false });
-  const m = a.shape[0]!;
-  checkTensor(s, 'out', out, { dtype: [weight.dtype, 'float32'], shape: [m, n], contiguous: false });
-  const alpha = checkNumber(s, 'alpha', args.alpha ?? 1);
-  const beta = checkNumber(s, 'beta', args.beta ?? 0);
+  const { m, n, k, alpha, beta } = checkGemmArgs(s, args, ['bfloat16', 'float16', 'float32']);
   if (k === 0) throw new InvalidArgumentError('invalid_shape', s, 'weight.shape[1]', 'at least 1', k);
   getBinding().gemm(
     out.address, a.address, weight.address, m, n, k, a.rowStride, k, out.rowStride, dtypeCode(weight.dtype),
     dtypeCode(out.dtype), alpha, beta, streamHandle(options.stream),
   );
+}
+
+/** Shapes and scalars of a {@link gemm}-style call, validated: weight [n, k], a [m, k], out [m, n]. */
+function checkGemmArgs(s: string, args: GemmArgs, weightDtypes: readonly FloatDType[]): { m: number; n: number; k: number; alpha: number; beta: number } {
+  const { out, a, weight } = args;
+  checkTensor(s, 'weight', weight, { dtype: weightDtypes, shape: [null, null] });
+  const [n, k] = weight.shape as [number, number];
+  checkTensor(s, 'a', a, { dtype: weight.dtype, shape: [null, k], contiguous: false });
+  const m = a.shape[0]!;
+  checkTensor(s, 'out', out, { dtype: [weight.dtype, 'float32'], shape: [m, n], contiguous: false });
+  return { m, n, k, alpha: checkNumber(s, 'alpha', args.alpha ?? 1), beta: checkNumber(s, 'beta', args.beta ?? 0) };
 }
 
 /** Rows of `a` the skinny kernel of {@link gemv} takes at most. */
@@ -76,13 +81,7 @@ interface GemvBinding {
 export function gemv(args: GemmArgs, options: OpOptions = {}): void {
   const s = 'gemv';
   const { out, a, weight } = args;
-  checkTensor(s, 'weight', weight, { dtype: ['bfloat16', 'float16'], shape: [null, null] });
-  const [n, k] = weight.shape as [number, number];
-  checkTensor(s, 'a', a, { dtype: weight.dtype, shape: [null, k], contiguous: false });
-  const m = a.shape[0]!;
-  checkTensor(s, 'out', out, { dtype: [weight.dtype, 'float32'], shape: [m, n], contiguous: false });
-  const alpha = checkNumber(s, 'alpha', args.alpha ?? 1);
-  const beta = checkNumber(s, 'beta', args.beta ?? 0);
+  const { m, n, k, alpha, beta } = checkGemmArgs(s, args, ['bfloat16', 'float16']);
   if (m < 1 || m > GEMV_MAX_ROWS) throw new InvalidArgumentError('invalid_shape', s, 'a.shape[0]', `1 to ${GEMV_MAX_ROWS} rows`, m);
   if (k % 8 !== 0) throw new InvalidArgumentError('invalid_shape', s, 'weight.shape[1]', 'a multiple of 8', k);
   const misaligned = [a.address, weight.address].some((p) => p % 16n !== 0n) || a.rowStride % 8 !== 0;
