@@ -57,7 +57,10 @@ export interface LlamaLayerWeights {
   readonly oBias?: HostData;
 }
 
-/** All weights as host arrays: float values, or raw 16-bit patterns (Uint16Array) of the model dtype. */
+/**
+ * All weights as host arrays: float values, or raw 16-bit patterns (Uint16Array) of the model dtype.
+ * Fields may be getters that read their tensor on access: each is read once, when uploaded.
+ */
 export interface LlamaHostWeights {
   readonly embedTokens: HostData;
   readonly layers: readonly LlamaLayerWeights[];
@@ -133,6 +136,15 @@ function concatRows(parts: readonly HostData[]): HostData {
     off += p.length;
   }
   return out;
+}
+
+/**
+ * Whether an optional weight is given, without reading it: host weights may be getters that load
+ * their tensor on access (a streaming loader), and each access would load it again.
+ */
+function has(obj: object, key: string): boolean {
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  return d !== undefined && (d.get !== undefined || d.value !== undefined);
 }
 
 function invalidMix(): never {
@@ -225,7 +237,7 @@ export class LlamaForward {
     if (w && w.layers.length !== c.numLayers) {
       throw new InvalidArgumentError('invalid_weights', S, 'weights.layers.length', String(c.numLayers), w.layers.length);
     }
-    const missing = w?.layers.findIndex((lw) => (c.qkvBias && !(lw.qBias && lw.kBias && lw.vBias)) || (c.oBias && !lw.oBias)) ?? -1;
+    const missing = w?.layers.findIndex((lw) => (c.qkvBias && !(has(lw, 'qBias') && has(lw, 'kBias') && has(lw, 'vBias'))) || (c.oBias && !has(lw, 'oBias'))) ?? -1;
     if (missing >= 0) {
       throw new InvalidArgumentError('invalid_weights', S, `weights.layers[${missing}]`, 'the biases the config declares (qkvBias, oBias)', 'a layer without them');
     }
@@ -242,8 +254,8 @@ export class LlamaForward {
           postAttentionLayernorm: put(lw ? () => lw.postAttentionLayernorm : null, [H], 0.05, 1),
           gateUp: put(lw ? () => concatRows([lw.gateProj, lw.upProj]) : null, [2 * I, H]),
           down: put(lw ? () => lw.downProj : null, [H, I]),
-          qNorm: c.qkNorm ? put(lw?.qNorm ? () => lw.qNorm! : null, [D], 0.05, 1) : null,
-          kNorm: c.qkNorm ? put(lw?.kNorm ? () => lw.kNorm! : null, [D], 0.05, 1) : null,
+          qNorm: c.qkNorm ? put(lw && has(lw, 'qNorm') ? () => lw.qNorm! : null, [D], 0.05, 1) : null,
+          kNorm: c.qkNorm ? put(lw && has(lw, 'kNorm') ? () => lw.kNorm! : null, [D], 0.05, 1) : null,
           qkvBias: c.qkvBias ? put(lw ? () => concatRows([lw.qBias!, lw.kBias!, lw.vBias!]) : null, [1, qkvRows]) : null,
           oBias: c.oBias ? put(lw ? () => lw.oBias! : null, [1, H]) : null,
           keyCache: null,
@@ -252,7 +264,7 @@ export class LlamaForward {
       }
       const embed = put(w ? () => w.embedTokens : null, [c.vocabSize, H], 1);
       const norm = put(w ? () => w.norm : null, [H], 0.05, 1);
-      const lmHead = w && !w.lmHead ? embed : put(w ? () => w.lmHead! : null, [c.vocabSize, H]);
+      const lmHead = w && !has(w, 'lmHead') ? embed : put(w ? () => w.lmHead! : null, [c.vocabSize, H]);
       const cosSin = DeviceTensor.fromHost(
         computeRopeCosSinCache({ rotaryDim: D, maxPosition: c.maxPosition, base: c.ropeTheta, ...(c.ropeScaling ? { scaling: c.ropeScaling } : {}) }),
         [c.maxPosition, D],

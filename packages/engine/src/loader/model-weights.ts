@@ -77,6 +77,41 @@ export function loadModelWeights(dir: string, config: ModelConfig, options: Load
   }
 }
 
+/** A checkpoint's tensors, checked against the config and still open for reading. */
+export interface CheckpointTensors {
+  /** Every tensor of the checkpoint: its file and header entry. */
+  readonly tensors: ReadonlyMap<string, { readonly file: SafetensorsFile; readonly info: TensorInfo }>;
+  /** Bytes of the tensors the config needs. */
+  readonly totalBytes: number;
+  /** Closes the files. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Opens a model folder's safetensors files and checks that every tensor the config needs is there
+ * with its shape, reading no data: for loaders that stream tensors one at a time.
+ * @param dir the model folder
+ * @param config the model's resolved configuration
+ * @returns the open tensors
+ * @throws ModelLoadError (`model_load_failed`) as {@link loadModelWeights}
+ */
+export function openCheckpoint(dir: string, config: ModelConfig): CheckpointTensors {
+  const files = openSafetensors(dir);
+  const close = () => {
+    for (const f of files) f.close();
+  };
+  try {
+    const tensors = new Map<string, { file: SafetensorsFile; info: TensorInfo }>();
+    for (const file of files) for (const info of file.header.tensors.values()) tensors.set(info.name, { file, info });
+    const expected = checkTensors(config, new Map([...tensors].map(([n, t]) => [n, t.info])));
+    const totalBytes = expected.reduce((a, [n]) => a + tensors.get(n)!.info.end - tensors.get(n)!.info.begin, 0);
+    return { tensors, totalBytes, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
 /**
  * Random weights of the configured shape (vLLM's `--load-format dummy`): projections and
  * embeddings uniform in ±1/sqrt(fan-in), norms 1, so activations stay in a realistic range.
@@ -176,11 +211,8 @@ function expectedTensors(config: ModelConfig): [string, number[]][] {
   return out;
 }
 
-function assemble(
-  config: ModelConfig,
-  sources: ReadonlyMap<string, TensorSource>,
-  onProgress?: (loaded: number, total: number) => void,
-): ModelWeights {
+/** Throws unless every tensor `config` needs is present with its shape. @returns the needed tensors */
+function checkTensors(config: ModelConfig, sources: ReadonlyMap<string, { readonly shape: readonly number[] }>): [string, number[]][] {
   const expected = expectedTensors(config);
   for (const [name, shape] of expected) {
     const src = sources.get(name);
@@ -192,6 +224,15 @@ function assemble(
       );
     }
   }
+  return expected;
+}
+
+function assemble(
+  config: ModelConfig,
+  sources: ReadonlyMap<string, TensorSource>,
+  onProgress?: (loaded: number, total: number) => void,
+): ModelWeights {
+  const expected = checkTensors(config, sources);
   const total = expected.reduce((a, [n]) => a + sources.get(n)!.bytes, 0);
   let loaded = 0;
   const get = (name: string): Float32Array => {

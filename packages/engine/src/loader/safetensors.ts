@@ -135,17 +135,41 @@ export class SafetensorsFile {
    * @throws ModelLoadError when the tensor is absent or its dtype is not a float type
    */
   readFloat32(name: string): Float32Array {
+    const info = this.#info(name);
+    const bytes = Buffer.allocUnsafe(info.end - info.begin);
+    this.#readInto(info, bytes);
+    return decodeTensor(bytes, info.dtype, `${this.path}: tensor "${name}"`);
+  }
+
+  /**
+   * Reads a 16-bit float tensor (F16 or BF16) as its raw bit patterns, without conversion: what a
+   * device of the same dtype takes as is.
+   * @param name the tensor's name
+   * @returns its elements' bits, row-major (little-endian, as stored)
+   * @throws ModelLoadError when the tensor is absent or not F16/BF16
+   */
+  readRaw16(name: string): Uint16Array {
+    const info = this.#info(name);
+    if (info.dtype !== 'F16' && info.dtype !== 'BF16') throw bad(this.path, `tensor "${name}" is ${info.dtype}, not F16 or BF16`);
+    const out = new Uint16Array((info.end - info.begin) / 2);
+    this.#readInto(info, new Uint8Array(out.buffer));
+    return out;
+  }
+
+  #info(name: string): TensorInfo {
     const info = this.header.tensors.get(name);
     if (!info) throw bad(this.path, `has no tensor "${name}"`);
     if (this.fd === null) throw bad(this.path, 'was closed');
-    const bytes = Buffer.allocUnsafe(info.end - info.begin);
+    return info;
+  }
+
+  #readInto(info: TensorInfo, bytes: Uint8Array): void {
     let done = 0;
     while (done < bytes.length) {
-      const got = readSync(this.fd, bytes, done, bytes.length - done, info.begin + done);
-      if (got === 0) throw bad(this.path, `ended while reading tensor "${name}"`);
+      const got = readSync(this.fd!, bytes, done, bytes.length - done, info.begin + done);
+      if (got === 0) throw bad(this.path, `ended while reading tensor "${info.name}"`);
       done += got;
     }
-    return decodeTensor(bytes, info.dtype, `${this.path}: tensor "${name}"`);
   }
 
   /** Releases the file descriptor. Idempotent. */

@@ -1,5 +1,4 @@
-import type { LlamaConfig, LlamaHostWeights, RopeScaling } from '@vllm-ts/cuda';
-import type { ModelWeights } from '../loader/model-weights.js';
+import type { LlamaConfig, RopeScaling } from '@vllm-ts/cuda';
 import type { ModelConfig } from '../model/model-config.js';
 import { ModelLoadError } from '../model/model-error.js';
 
@@ -60,47 +59,5 @@ export function toLlamaConfig(config: ModelConfig): LlamaConfig {
     qkNorm: config.qkNorm,
     // The loader reads q/k/v biases (Qwen2, `attention_bias`); an o_proj bias is not loaded on any device.
     qkvBias: config.attentionBias,
-  };
-}
-
-/**
- * Splits the loader's stacked host weights into the per-projection layout {@link LlamaHostWeights}
- * expects (views, no copies).
- * @param config the model config
- * @param weights host weights from the loader
- * @param llama the config from {@link toLlamaConfig}
- * @returns host weights for `LlamaForward.create`
- * @throws ModelLoadError `model_load_failed` when a declared bias is missing
- */
-export function toLlamaHostWeights(config: ModelConfig, weights: ModelWeights, llama: LlamaConfig): LlamaHostWeights {
-  const H = config.hiddenSize;
-  const qRows = config.numHeads * config.headDim;
-  const kvRows = config.numKvHeads * config.headDim;
-  const layers = weights.layers.map((l, i) => {
-    if (llama.qkvBias && !l.qkvBias) {
-      throw new ModelLoadError('model_load_failed', `layer ${i}: the config declares attention biases but the checkpoint has none`);
-    }
-    const qkvBias = l.qkvBias;
-    return {
-      inputLayernorm: l.inputNorm,
-      qProj: l.qkv.subarray(0, qRows * H),
-      kProj: l.qkv.subarray(qRows * H, (qRows + kvRows) * H),
-      vProj: l.qkv.subarray((qRows + kvRows) * H),
-      oProj: l.o,
-      postAttentionLayernorm: l.postNorm,
-      gateProj: l.gateUp.subarray(0, config.intermediateSize * H),
-      upProj: l.gateUp.subarray(config.intermediateSize * H),
-      downProj: l.down,
-      ...(l.qNorm && l.kNorm ? { qNorm: l.qNorm, kNorm: l.kNorm } : {}),
-      ...(llama.qkvBias && qkvBias
-        ? { qBias: qkvBias.subarray(0, qRows), kBias: qkvBias.subarray(qRows, qRows + kvRows), vBias: qkvBias.subarray(qRows + kvRows) }
-        : {}),
-    };
-  });
-  return {
-    embedTokens: weights.embed,
-    layers,
-    norm: weights.norm,
-    ...(config.tieWordEmbeddings ? {} : { lmHead: weights.lmHead }),
   };
 }

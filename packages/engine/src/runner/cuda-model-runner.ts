@@ -29,6 +29,8 @@ export interface CudaModelRunnerOptions {
   readonly seed?: number;
   /** Never capture CUDA graphs (every step launches its kernels). */
   readonly enforceEager?: boolean;
+  /** Called once the weights are on the device (or the runner closes first): e.g. closes a streaming checkpoint. */
+  readonly releaseWeights?: () => void;
 }
 
 /** Most decode graphs kept; further shapes run eagerly. */
@@ -192,6 +194,7 @@ export class CudaModelRunner implements ModelRunner {
   }
 
   close(): void {
+    this.options.releaseWeights?.();
     const timing = this.timer.summary();
     if (timing !== null) process.stderr.write(`${timing}\n`);
     this.timer.destroy();
@@ -233,16 +236,20 @@ export class CudaModelRunner implements ModelRunner {
     if (this.forward) return this.forward;
     invariant(this.weights, 'weights are uploaded once');
     const cap = this.forwardCapacity(limits);
-    this.forward = LlamaForward.create(this.llama, this.weights, {
-      dtype: this.options.dtype,
-      maxNumTokens: cap.maxNumTokens,
-      maxNumSeqs: cap.maxNumSeqs,
-      maxNumLogits: cap.maxNumLogits,
-      blockSize: limits.blockSize,
-      maxBlocksPerSeq: this.maxBlocksPerSeq(limits),
-    });
-    // The host copies are no longer needed: let them be collected.
-    this.weights = null;
+    try {
+      this.forward = LlamaForward.create(this.llama, this.weights, {
+        dtype: this.options.dtype,
+        maxNumTokens: cap.maxNumTokens,
+        maxNumSeqs: cap.maxNumSeqs,
+        maxNumLogits: cap.maxNumLogits,
+        blockSize: limits.blockSize,
+        maxBlocksPerSeq: this.maxBlocksPerSeq(limits),
+      });
+    } finally {
+      // The host copies are no longer needed: let them be collected.
+      this.weights = null;
+      this.options.releaseWeights?.();
+    }
     this.sampler = new DeviceSampler(cap.maxNumLogits);
     this.limits = limits;
     this.graphSizes = this.options.enforceEager ? [] : decodeGraphBatchSizes(limits.maxNumSeqs);

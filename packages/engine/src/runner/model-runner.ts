@@ -5,7 +5,8 @@ import { readModelConfig, type ModelConfig, type ModelDtype } from '../model/mod
 import { ModelLoadError } from '../model/model-error.js';
 import { cudaUnavailableReason, isCudaAvailable } from '@vllm-ts/cuda';
 import { CpuModelRunner } from './cpu-model-runner.js';
-import { toLlamaConfig, toLlamaHostWeights } from './cuda-llama-config.js';
+import { toLlamaConfig } from './cuda-llama-config.js';
+import { streamLlamaHostWeights } from './cuda-host-weights.js';
 import { CudaModelRunner } from './cuda-model-runner.js';
 
 /** Sizes of the KV caches a runner allocates. */
@@ -107,11 +108,11 @@ export async function loadModelRunner(opts: LoadModelOptions): Promise<ModelRunn
   const seed = opts.seed ?? 0;
   if (opts.device === 'cuda') {
     const llama = toLlamaConfig(config);
-    const weights =
-      loadFormat === 'dummy'
-        ? { dummy: seed }
-        : toLlamaHostWeights(config, loadModelWeights(dir, config, { loadFormat, seed, ...(opts.onLoadProgress ? { onLoadProgress: opts.onLoadProgress } : {}) }), llama);
-    return new CudaModelRunner(config, llama, weights, { dtype: config.dtype, seed, enforceEager: opts.enforceEager ?? false });
+    const options = { dtype: config.dtype, seed, enforceEager: opts.enforceEager ?? false };
+    if (loadFormat === 'dummy') return new CudaModelRunner(config, llama, { dummy: seed }, options);
+    // Tensors are read one projection group at a time while they are uploaded (when the KV cache is sized).
+    const streamed = streamLlamaHostWeights(dir, config, llama, opts.onLoadProgress);
+    return new CudaModelRunner(config, llama, streamed.weights, { ...options, releaseWeights: streamed.close });
   }
   const weights = loadModelWeights(dir, config, {
     loadFormat,
