@@ -51,9 +51,10 @@ export function registerChatCompletionsRoute(app: FastifyInstance, ctx: ServerCo
       {
         promptTokens: prompt.tokenIds.length,
         requestedMaxTokens: requested,
-        defaultMaxTokens: null,
+        defaultMaxTokens: ctx.generationDefaults.params.maxTokens ?? null,
         param: body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens',
         promptParam: 'messages',
+        maxTokensCap: ctx.generationDefaults.maxTokensCap,
       },
       engine.config.maxModelLen,
     );

@@ -45,6 +45,7 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContex
         defaultMaxTokens: 16,
         param: 'max_tokens',
         promptParam: 'prompt',
+        maxTokensCap: ctx.generationDefaults.maxTokensCap,
       },
       engine.config.maxModelLen,
     );

@@ -1,5 +1,5 @@
 import type { SamplingParams, SchedulerStats } from '@vllm-ts/core';
-import type { CompletionOutput, FinishedRequestStats, IterationStats, PromptInput, RequestOutput } from '@vllm-ts/engine';
+import type { CompletionOutput, FinishedRequestStats, GenerationDefaults, IterationStats, PromptInput, RequestOutput } from '@vllm-ts/engine';
 
 /**
  * The part of `@vllm-ts/tokenizer`'s `Tokenizer` the server calls. `AsyncLLM.tokenizer` satisfies it.
@@ -49,7 +49,7 @@ export type EngineRequestOutput = RequestOutput;
 /** What the engine reports after each step (the source of `/metrics`). */
 export type EngineIterationStats = IterationStats;
 
-export type { FinishedRequestStats };
+export type { FinishedRequestStats, GenerationDefaults };
 
 /** Options of one `generate` call. */
 export interface EngineGenerateOptions {
@@ -75,4 +75,6 @@ export interface ServerEngine {
   getSchedulerStats(): SchedulerStats;
   onStats(listener: (stats: EngineIterationStats) => void): () => void;
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
+  /** The generation-config request defaults (absent: none, as with `--generation-config vllm`). */
+  getGenerationDefaults?(): GenerationDefaults;
 }

@@ -38,6 +38,7 @@ const samplingFields = {
   stream_options: optional(StreamOptions, 'an object {include_usage?: boolean, continuous_usage_stats?: boolean}'),
   user: optional(Type.String(), 'a string'),
   logit_bias: optional(Type.Record(Type.String(), Type.Number()), 'an object mapping token ids to numbers'),
+  allowed_token_ids: optional(Type.Array(tokenId, { minItems: 1 }), 'a non-empty array of token ids (integers >= 0)'),
   priority: optional(Type.Integer(), 'an integer'),
   response_format: optional(Type.Object({ type: Type.String() }), 'an object {type: "text"}'),
   request_id: optional(Type.String({ minLength: 1, maxLength: 256 }), 'a string of 1 to 256 characters'),

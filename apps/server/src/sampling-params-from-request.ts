@@ -1,4 +1,5 @@
 import { SamplingParams, type SamplingParamsInit } from '@vllm-ts/core';
+import type { GenerationDefaults } from './engine-types.js';
 import { ApiError } from './errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from './request-schemas.js';
 
@@ -6,7 +7,14 @@ import type { ChatCompletionRequest, CompletionRequest } from './request-schemas
 export interface SamplingLimits {
   /** Most `logprobs` / `top_logprobs` a request may ask for (vLLM's `--max-logprobs`, 20). */
   readonly maxLogprobs: number;
+  /** The engine's generation-config defaults: they fill the sampling fields a request leaves unset. */
+  readonly generationDefaults: GenerationDefaults;
+  /** The model's vocabulary size, for `logit_bias` and `allowed_token_ids` (null: the engine checks them). */
+  readonly vocabSize: number | null;
 }
+
+/** OpenAI's (and vLLM's) logit bias range: values outside it are clamped, as vLLM does. */
+const LOGIT_BIAS_LIMIT = 100;
 
 /** What decides a request's token budget. */
 export interface TokenBudget {
@@ -20,11 +28,13 @@ export interface TokenBudget {
   readonly param: string;
   /** The prompt field named in errors (`prompt` or `messages`). */
   readonly promptParam: string;
+  /** Upper bound on the result, explicit requests included (vLLM's `override_max_tokens`); null for none. */
+  readonly maxTokensCap?: number | null;
 }
 
 /**
  * `max_tokens` for the engine: the client's value when the prompt leaves room for it; otherwise
- * the default, capped by the room left. Too long a prompt, or asking for more than the room left,
+ * the default, capped by the room left; then capped by `maxTokensCap` (vLLM's `get_max_tokens`). Too long a prompt, or asking for more than the room left,
  * is the client's error (OpenAI's `context_length_exceeded`, with all the numbers).
  *
  * @param budget the prompt size and the requested value
@@ -49,9 +59,9 @@ export function resolveMaxTokens(budget: TokenBudget, maxModelLen: number): numb
         budget.param,
       );
     }
-    return budget.requestedMaxTokens;
+    return Math.min(budget.requestedMaxTokens, budget.maxTokensCap ?? Infinity);
   }
-  return budget.defaultMaxTokens === null ? room : Math.min(budget.defaultMaxTokens, room);
+  return Math.min(budget.defaultMaxTokens ?? room, room, budget.maxTokensCap ?? Infinity);
 }
 
 type SharedFields = Pick<
@@ -73,13 +83,17 @@ type SharedFields = Pick<
   | 'include_stop_str_in_output'
   | 'prompt_logprobs'
   | 'logit_bias'
+  | 'allowed_token_ids'
   | 'response_format'
   | 'stream'
   | 'stream_options'
 >;
 
 /**
- * Sampling settings of a generation request (null fields take vLLM's defaults).
+ * Sampling settings of a generation request. Unset `temperature`, `top_p`, `top_k`, `min_p` and
+ * `repetition_penalty` take the generation-config defaults, then vLLM's. `logit_bias` keys are
+ * token ids as strings (what `int()` accepts), checked against the vocabulary; values are clamped
+ * to [-100, 100], as vLLM does.
  *
  * @param body the request (already shape-checked)
  * @param maxTokens the resolved token budget
@@ -97,12 +111,13 @@ export function samplingParamsFromRequest(
   rejectUnsupported(body);
   checkLogprobs('logprobs', logprobs, limits.maxLogprobs);
   checkLogprobs('prompt_logprobs', body.prompt_logprobs ?? null, limits.maxLogprobs);
+  const defaults = limits.generationDefaults.params;
   const init: Record<string, unknown> = {
     n: body.n,
-    temperature: body.temperature,
-    topP: body.top_p,
-    topK: body.top_k,
-    minP: body.min_p,
+    temperature: body.temperature ?? defaults.temperature,
+    topP: body.top_p ?? defaults.topP,
+    topK: body.top_k ?? defaults.topK,
+    minP: body.min_p ?? defaults.minP,
     seed: body.seed,
     maxTokens,
     minTokens: body.min_tokens,
@@ -111,11 +126,13 @@ export function samplingParamsFromRequest(
     ignoreEos: body.ignore_eos,
     presencePenalty: body.presence_penalty,
     frequencyPenalty: body.frequency_penalty,
-    repetitionPenalty: body.repetition_penalty,
+    repetitionPenalty: body.repetition_penalty ?? defaults.repetitionPenalty,
     logprobs,
     promptLogprobs: body.prompt_logprobs,
     skipSpecialTokens: body.skip_special_tokens,
     includeStopStrInOutput: body.include_stop_str_in_output,
+    logitBias: body.logit_bias == null ? null : logitBias(body.logit_bias, limits.vocabSize),
+    allowedTokenIds: body.allowed_token_ids == null ? null : allowedTokenIds(body.allowed_token_ids, limits.vocabSize),
   };
   for (const key of Object.keys(init)) if (init[key] === null || init[key] === undefined) delete init[key];
   if (Array.isArray(init.stop)) {
@@ -136,10 +153,41 @@ function checkLogprobs(field: string, value: number | null, max: number): void {
   }
 }
 
-function rejectUnsupported(body: SharedFields): void {
-  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) {
-    throw new ApiError('unsupported_parameter', 'logit_bias is not supported by this server; leave it out or empty', 'logit_bias');
+/** `logit_bias` for the engine: integer keys (Python `int()` spellings), ids in the vocabulary, values clamped. */
+function logitBias(raw: Readonly<Record<string, number>>, vocabSize: number | null): Map<number, number> | null {
+  const out = new Map<number, number>();
+  const outside: number[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (!/^\s*[+-]?\d+\s*$/.test(key)) {
+      throw new ApiError('invalid_request', `logit_bias keys must be token ids: integers, or strings of integers (got ${JSON.stringify(key)})`, 'logit_bias');
+    }
+    const id = Number(key);
+    if (id < 0 || (vocabSize !== null && id >= vocabSize)) outside.push(id);
+    out.set(id, Math.min(LOGIT_BIAS_LIMIT, Math.max(-LOGIT_BIAS_LIMIT, value)));
   }
+  if (outside.length > 0) {
+    throw new ApiError(
+      'invalid_request',
+      `token_id(s) [${outside.join(', ')}] in logit_bias contain out-of-vocab token ids. Vocabulary size: ${vocabSize ?? 'unknown'}`,
+      'logit_bias',
+    );
+  }
+  return out.size === 0 ? null : out;
+}
+
+function allowedTokenIds(ids: readonly number[], vocabSize: number | null): readonly number[] {
+  const outside = ids.filter((t) => vocabSize !== null && t >= vocabSize);
+  if (outside.length > 0) {
+    throw new ApiError(
+      'invalid_request',
+      `token_id(s) [${outside.join(', ')}] in allowed_token_ids contain out-of-vocab token ids. Vocabulary size: ${vocabSize}`,
+      'allowed_token_ids',
+    );
+  }
+  return ids;
+}
+
+function rejectUnsupported(body: SharedFields): void {
   const format = body.response_format?.type;
   if (format !== undefined && format !== 'text') {
     throw new ApiError(

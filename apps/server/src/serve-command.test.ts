@@ -37,6 +37,8 @@ describe('vllm-ts serve flags', () => {
       '--num-gpu-blocks-override', '100',
       '--seed', '7',
       '--speculative-config', '{"method":"ngram","num_speculative_tokens":3}',
+      '--generation-config', 'vllm',
+      '--override-generation-config', '{"temperature":0.5,"max_new_tokens":128}',
       '--disable-log-requests',
     ]);
     expect(c.model).toBe('/models/x');
@@ -59,6 +61,8 @@ describe('vllm-ts serve flags', () => {
       numGpuBlocks: 100,
       seed: 7,
       speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3 },
+      generationConfig: 'vllm',
+      overrideGenerationConfig: { temperature: 0.5, max_new_tokens: 128 },
     });
   });
 
@@ -73,6 +77,8 @@ describe('vllm-ts serve flags', () => {
     [['--gpu-memory-utilization', '1.5'], /expected a number in \(0, 1\]/],
     [['--speculative-config', '{oops'], /expected JSON/],
     [['--max-num-seqs', '0'], /expected an integer in \[1,/],
+    [['--override-generation-config', '[1]'], /--override-generation-config.*expected a JSON object/],
+    [['--override-generation-config', '{temperature'], /expected a JSON object/],
   ])('refuses %j', async (argv, message) => {
     await expect(parse(argv)).rejects.toThrow(message);
   });
@@ -80,7 +86,7 @@ describe('vllm-ts serve flags', () => {
   it('lists every flag in --help', () => {
     const serve = buildProgram(() => undefined).commands.find((c) => c.name() === 'serve')!;
     const help = serve.helpInformation();
-    for (const flag of ['--host', '--port', '--api-key', '--served-model-name', '--engine-version', '--device', '--dtype', '--load-format', '--max-model-len', '--max-num-seqs', '--max-num-batched-tokens', '--enable-prefix-caching', '--no-enable-prefix-caching', '--enable-chunked-prefill', '--block-size', '--gpu-memory-utilization', '--seed', '--disable-log-requests']) {
+    for (const flag of ['--host', '--port', '--api-key', '--served-model-name', '--engine-version', '--device', '--dtype', '--load-format', '--max-model-len', '--max-num-seqs', '--max-num-batched-tokens', '--enable-prefix-caching', '--no-enable-prefix-caching', '--enable-chunked-prefill', '--block-size', '--gpu-memory-utilization', '--seed', '--generation-config', '--override-generation-config', '--disable-log-requests']) {
       expect(help).toContain(flag);
     }
   });

@@ -59,6 +59,19 @@ const speculative = (value: string) => {
   }
 };
 
+const jsonObject = (value: string) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CommanderArgumentError(`expected a JSON object such as '{"temperature":0.5}', got "${value}"`);
+  }
+  return parsed as Record<string, unknown>;
+};
+
 /**
  * The `vllm-ts` program with its `serve` command (vLLM's flag names, kebab-case).
  * @param onServe called with the parsed configuration
@@ -98,6 +111,15 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
     .option('--long-prefill-token-threshold <n>', 'cap on one request\'s prefill tokens per step', integer(0))
     .addOption(new Option('--prefix-caching-hash-algo <algo>', 'block hash').choices(['sha256', 'murmur3_128']))
     .option('--speculative-config <json>', 'speculative decoding, e.g. {"method":"ngram","num_speculative_tokens":3}', speculative)
+    .option(
+      '--generation-config <source>',
+      'request sampling defaults: auto (default: the model folder generation_config.json), vllm (none), or a folder holding one',
+    )
+    .option(
+      '--override-generation-config <json>',
+      'generation-config keys over the file, e.g. {"temperature":0.5,"max_new_tokens":128} (its max_new_tokens caps every request)',
+      jsonObject,
+    )
     .option('--seed <seed>', 'seed of the engine\'s random generator', integer(-Number.MAX_SAFE_INTEGER))
     .option('--max-logprobs <n>', 'most logprobs a request may ask for', integer(0), 20)
     .option('--disable-log-requests', 'do not log each request')
@@ -132,6 +154,8 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
         longPrefillTokenThreshold: o.longPrefillTokenThreshold,
         prefixCachingHashAlgo: o.prefixCachingHashAlgo,
         speculativeConfig: o.speculativeConfig,
+        generationConfig: o.generationConfig,
+        overrideGenerationConfig: o.overrideGenerationConfig,
       };
       for (const k of Object.keys(engineArgs)) if (engineArgs[k] === undefined) delete engineArgs[k];
       await onServe({

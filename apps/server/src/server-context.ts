@@ -1,9 +1,11 @@
 import type { SamplingParams } from '@vllm-ts/core';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
-import type { ServerEngine } from './engine-types.js';
+import type { GenerationDefaults, ServerEngine } from './engine-types.js';
 import { ApiError } from './errors.js';
 import { TokenTextCache } from './logprobs-format.js';
 import type { VllmMetrics } from './vllm-metrics.js';
+
+const NO_DEFAULTS: GenerationDefaults = Object.freeze({ source: 'vllm', params: Object.freeze({}), maxTokensCap: null });
 
 /** Where the server is in its life: generation is served only while `ready`. */
 export type ServerState = 'loading' | 'ready' | 'draining' | 'closed' | 'failed';
@@ -13,6 +15,8 @@ export class ServerContext {
   state: ServerState = 'loading';
   #engine: ServerEngine | null = null;
   #tokens: TokenTextCache | null = null;
+  /** The engine's generation-config request defaults (none until attached). */
+  generationDefaults: GenerationDefaults = NO_DEFAULTS;
   /** Generation responses not yet ended (counted from {@link ServerContext.abortOnDisconnect}). */
   inFlight = 0;
 
@@ -42,9 +46,29 @@ export class ServerContext {
   attach(engine: ServerEngine): void {
     this.#engine = engine;
     this.#tokens = new TokenTextCache(engine.tokenizer);
+    this.generationDefaults = engine.getGenerationDefaults?.() ?? NO_DEFAULTS;
+    this.logGenerationDefaults();
     if (this.servedModelNames.length === 0) this.servedModelNames = [engine.config.servedModelName];
     this.metrics.attach(engine, this.servedModelNames[0]!);
     if (this.state === 'loading') this.state = 'ready';
+  }
+
+  /** The model's vocabulary size (the engine's, else its tokenizer's), or null before attach. */
+  get vocabSize(): number | null {
+    const engine = this.#engine;
+    return engine === null ? null : (engine.config.vocabSize ?? engine.tokenizer.vocabSize);
+  }
+
+  /** vLLM's start-up lines naming the request defaults taken from a generation config. */
+  private logGenerationDefaults(): void {
+    const { source, params } = this.generationDefaults;
+    if (Object.keys(params).length === 0) return;
+    this.log.warn(
+      "Default sampling parameters have been overridden by the model's Hugging Face generation config recommended from the model creator. If this is not intended, please relaunch with `--generation-config vllm`.",
+    );
+    const snake = JSON.stringify(Object.fromEntries(Object.entries(params).map(([k, v]) => [k === 'maxTokens' ? 'max_tokens' : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v])));
+    this.log.info(`Using default chat sampling params from ${source}: ${snake}`);
+    this.log.info(`Using default completion sampling params from ${source}: ${snake}`);
   }
 
   /** The engine, or null before it is attached. */

@@ -143,6 +143,21 @@ describe(`server over the engine (${MODEL})`, () => {
     expect(ok.choices[0]!.finish_reason).toBe('length');
   });
 
+  it('logit_bias forces and bans tokens; an id outside the vocabulary is a 400', async () => {
+    const ref = modelReference(MODEL) as { prompts: { prompt_ids: number[]; greedy_ids: number[] }[] };
+    const p = ref.prompts[0]!;
+    const forced = 1234;
+    const r = await client.completions.create({ ...vllmExtras({ ignore_eos: true, logit_bias: { [forced]: 100 } }), model: MODEL, prompt: p.prompt_ids, max_tokens: 4, temperature: 0 });
+    expect(r.choices[0]!.text).toBe(engine.tokenizer.decode([forced, forced, forced, forced]));
+    const banned = await client.completions.create({ ...vllmExtras({ ignore_eos: true }), logit_bias: { [p.greedy_ids[0]!]: -100 }, model: MODEL, prompt: p.prompt_ids, max_tokens: 1, temperature: 0 });
+    expect(banned.choices[0]!.text).not.toBe(engine.tokenizer.decode([p.greedy_ids[0]!]));
+    const V = engine.config.vocabSize;
+    await expect(client.completions.create({ model: MODEL, prompt: p.prompt_ids, max_tokens: 1, logit_bias: { [V]: 5 } })).rejects.toMatchObject({
+      status: 400,
+      error: { param: 'logit_bias', message: `token_id(s) [${V}] in logit_bias contain out-of-vocab token ids. Vocabulary size: ${V}` },
+    });
+  });
+
   it('a client that disconnects mid-stream frees its blocks', async () => {
     const url = new URL(base);
     let chunks = 0;

@@ -14,7 +14,8 @@ export { makeEmptySchedulerOutput, emptyKVCacheOps, cachedRequestColumnsOf, cach
 export type { SchedulerOutput, NewRequestData, CachedRequestData, CachedRequestColumns, KVCacheOps } from './scheduler-output.js';
 export { SampledTokenIds, sampledTokenColumnsOf } from './model-runner-output.js';
 export type { ModelRunnerOutput, Logprob, TokenLogprobs, PromptLogprobsChunk, SampledTokenColumns } from './model-runner-output.js';
-export type { EngineCoreOutput, RequestEvent } from './engine-core-output.js';
+export { EngineCoreOutputBatch } from './engine-core-output.js';
+export type { EngineCoreOutput, EngineCoreOutputColumns, EngineCoreOutputExtras, RequestEvent } from './engine-core-output.js';
 export { makeEmptySchedulerStats } from './scheduler-stats.js';
 export type { SchedulerStats, PrefixCacheStats, SpecDecodingStats } from './scheduler-stats.js';
 export type {

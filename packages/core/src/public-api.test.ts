@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 it('exports exactly the documented surface', async () => {
   expect(Object.keys(await import('./index.js')).sort()).toMatchInlineSnapshot(`
     [
+      "EngineCoreOutputBatch",
       "GREEDY_TEMPERATURE_EPSILON",
       "InternalError",
       "InvalidArgumentError",

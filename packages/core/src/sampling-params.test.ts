@@ -17,9 +17,11 @@ describe('SamplingParams', () => {
     const p = new SamplingParams();
     expect(p.toJSON()).toMatchInlineSnapshot(`
       {
+        "allowedTokenIds": null,
         "frequencyPenalty": 0,
         "ignoreEos": false,
         "includeStopStrInOutput": false,
+        "logitBias": null,
         "logprobs": null,
         "maxTokens": 16,
         "minP": 0,
@@ -131,5 +133,47 @@ describe('SamplingParams', () => {
     const p = new SamplingParams({ temperature: 0.5 });
     expect(p.with({ maxTokens: 3 }).maxTokens).toBe(3);
     expect(() => p.with({ temperature: -1 })).toThrow(/temperature/);
+  });
+
+  describe('logitBias and allowedTokenIds', () => {
+    it('accepts an object with digit-string keys or a Map, stores one frozen plain object', () => {
+      const fromObject = new SamplingParams({ logitBias: { '5': 10, 7: -100 } });
+      const fromMap = new SamplingParams({ logitBias: new Map([[5, 10], [7, -100]]) });
+      expect(fromObject.logitBias).toEqual({ 5: 10, 7: -100 });
+      expect(fromMap.logitBias).toEqual(fromObject.logitBias);
+      expect(Object.isFrozen(fromMap.logitBias)).toBe(true);
+      expect(resolveSamplingParams(structuredClone(fromMap.toJSON()))).toEqual(fromMap.toJSON());
+      expect(JSON.parse(JSON.stringify(fromMap)).logitBias).toEqual({ 5: 10, 7: -100 });
+      expect(new SamplingParams().logitBias).toBeNull();
+      expect(new SamplingParams({ logitBias: { 1: 100, 2: -100 } }).logitBias).toEqual({ 1: 100, 2: -100 });
+    });
+
+    it('refuses bad token ids, non-numeric and out-of-range biases, naming the entry', () => {
+      expect(errorOf(() => new SamplingParams({ logitBias: { abc: 1 } })).message).toBe(
+        'SamplingParams.logitBias must be keyed by token ids (integers >= 0, or their decimal strings) (got "abc")',
+      );
+      expect(errorOf(() => new SamplingParams({ logitBias: { '-3': 1 } })).received).toBe('-3');
+      expect(errorOf(() => new SamplingParams({ logitBias: { '05': 1 } })).received).toBe('05');
+      expect(errorOf(() => new SamplingParams({ logitBias: new Map([[1.5, 1]]) })).received).toBe(1.5);
+      expect(errorOf(() => new SamplingParams({ logitBias: { 5: 'high' } as never })).message).toBe(
+        'SamplingParams.logitBias[5] must be a number in [-100, 100] (got "high")',
+      );
+      expect(errorOf(() => new SamplingParams({ logitBias: { 5: 100.5 } })).field).toBe('logitBias[5]');
+      expect(errorOf(() => new SamplingParams({ logitBias: { 5: -101 } })).field).toBe('logitBias[5]');
+      expect(errorOf(() => new SamplingParams({ logitBias: { 5: Number.NaN } })).field).toBe('logitBias[5]');
+      expect(errorOf(() => new SamplingParams({ logitBias: [1, 2] as never })).field).toBe('logitBias');
+      expect(errorOf(() => new SamplingParams({ logitBias: new Map<unknown, number>([[5, 1], ['5', 2]]) as never })).field).toBe(
+        'logitBias[5]',
+      );
+    });
+
+    it('allowedTokenIds: a non-empty list of token ids, deduplicated', () => {
+      expect(new SamplingParams({ allowedTokenIds: [3, 1, 3] }).allowedTokenIds).toEqual([3, 1]);
+      expect(new SamplingParams().allowedTokenIds).toBeNull();
+      expect(errorOf(() => new SamplingParams({ allowedTokenIds: [] })).message).toBe(
+        'SamplingParams.allowedTokenIds must be a non-empty array of token ids, or null (got [])',
+      );
+      expect(errorOf(() => new SamplingParams({ allowedTokenIds: [1, -1] })).field).toBe('allowedTokenIds[1]');
+    });
   });
 });

@@ -42,10 +42,25 @@ export interface SamplingParamsData {
   readonly skipSpecialTokens: boolean;
   /** Put a matched stop string at the end of the text instead of cutting it. */
   readonly includeStopStrInOutput: boolean;
+  /**
+   * Added to the logit of each listed token id before penalties and sampling (vLLM's `logit_bias`):
+   * keys are token ids in canonical decimal form, values in [-100, 100]; null adds nothing.
+   * Logprobs stay those of the raw logits, as vLLM V1 returns by default.
+   */
+  readonly logitBias: Readonly<Record<number, number>> | null;
+  /** Only these token ids may be sampled (vLLM's `allowed_token_ids`); null allows every token. */
+  readonly allowedTokenIds: readonly number[] | null;
 }
 
 /** Input accepted by {@link SamplingParams}: every field optional. */
-export type SamplingParamsInit = Partial<Omit<SamplingParamsData, 'stop'>> & { readonly stop?: string | readonly string[] };
+export type SamplingParamsInit = Partial<Omit<SamplingParamsData, 'stop' | 'logitBias'>> & {
+  readonly stop?: string | readonly string[];
+  /** A Map or an object from token ids (numbers, or decimal strings as JSON keys carry) to biases. */
+  readonly logitBias?: ReadonlyMap<number, number> | Readonly<Record<number | string, number>> | null;
+};
+
+/** Largest magnitude of a logit bias (OpenAI's and vLLM's range is [-100, 100]). */
+const MAX_LOGIT_BIAS = 100;
 
 const DEFAULTS: SamplingParamsData = {
   n: 1,
@@ -66,6 +81,8 @@ const DEFAULTS: SamplingParamsData = {
   promptLogprobs: null,
   skipSpecialTokens: true,
   includeStopStrInOutput: false,
+  logitBias: null,
+  allowedTokenIds: null,
 };
 
 const FIELDS = Object.keys(DEFAULTS) as (keyof SamplingParamsData)[];
@@ -108,6 +125,8 @@ export class SamplingParams implements SamplingParamsData {
   readonly promptLogprobs!: number | null;
   readonly skipSpecialTokens!: boolean;
   readonly includeStopStrInOutput!: boolean;
+  readonly logitBias!: Readonly<Record<number, number>> | null;
+  readonly allowedTokenIds!: readonly number[] | null;
 
   /**
    * @param init the fields to set; the rest take vLLM's defaults (`temperature` 1, `maxTokens` 16, ...)
@@ -192,6 +211,8 @@ export function resolveSamplingParams(init: SamplingParamsInit | SamplingParamsD
     v.promptLogprobs === null ? null : int(v, 'promptLogprobs', 0, Number.MAX_SAFE_INTEGER, 'an integer >= 0, or null');
   const skipSpecialTokens = bool(v, 'skipSpecialTokens');
   const includeStopStrInOutput = bool(v, 'includeStopStrInOutput');
+  const logitBias = v.logitBias === null ? null : logitBiasMap(v.logitBias);
+  const allowedTokenIds = v.allowedTokenIds === null ? null : allowedIds(v.allowedTokenIds);
 
   return Object.freeze({
     n,
@@ -212,6 +233,8 @@ export function resolveSamplingParams(init: SamplingParamsInit | SamplingParamsD
     promptLogprobs,
     skipSpecialTokens,
     includeStopStrInOutput,
+    logitBias,
+    allowedTokenIds,
   });
 }
 
@@ -253,10 +276,42 @@ function stopStrings(x: unknown): readonly string[] {
   return Object.freeze([...(list as string[])]);
 }
 
-function tokenIds(x: unknown): readonly number[] {
-  if (!Array.isArray(x)) bad('stopTokenIds', 'an array of token ids (integers >= 0)', x);
+function tokenIds(x: unknown, field = 'stopTokenIds'): readonly number[] {
+  if (!Array.isArray(x)) bad(field, 'an array of token ids (integers >= 0)', x);
   x.forEach((t, i) => {
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) bad(`stopTokenIds[${i}]`, 'an integer >= 0', t);
+    if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) bad(`${field}[${i}]`, 'an integer >= 0', t);
   });
   return Object.freeze([...(x as number[])]);
+}
+
+function allowedIds(x: unknown): readonly number[] {
+  const ids = tokenIds(x, 'allowedTokenIds');
+  if (ids.length === 0) bad('allowedTokenIds', 'a non-empty array of token ids, or null', x);
+  return Object.freeze([...new Set(ids)]);
+}
+
+/** A token id key: a safe integer >= 0, or its canonical decimal string (what JSON object keys carry). */
+function tokenIdKey(key: unknown): number | null {
+  if (typeof key === 'number') return Number.isSafeInteger(key) && key >= 0 ? key : null;
+  if (typeof key !== 'string' || !/^(0|[1-9][0-9]*)$/.test(key)) return null;
+  const id = Number(key);
+  return Number.isSafeInteger(id) ? id : null;
+}
+
+function logitBiasMap(x: unknown): Readonly<Record<number, number>> {
+  let entries: [unknown, unknown][];
+  if (x instanceof Map) entries = [...(x as Map<unknown, unknown>).entries()];
+  else if (typeof x === 'object' && x !== null && !Array.isArray(x)) entries = Object.entries(x);
+  else bad('logitBias', 'an object or Map from token ids to numbers in [-100, 100], or null', x);
+  const out: Record<number, number> = {};
+  for (const [key, value] of entries) {
+    const id = tokenIdKey(key);
+    if (id === null) bad('logitBias', 'keyed by token ids (integers >= 0, or their decimal strings)', key);
+    if (id in out) bad(`logitBias[${id}]`, 'given once', value);
+    if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_LOGIT_BIAS) {
+      bad(`logitBias[${id}]`, `a number in [-${MAX_LOGIT_BIAS}, ${MAX_LOGIT_BIAS}]`, value);
+    }
+    out[id] = value;
+  }
+  return Object.freeze(out);
 }

@@ -1,4 +1,4 @@
-import type { EngineCoreOutput } from './engine-core-output.js';
+import type { EngineCoreOutputBatch } from './engine-core-output.js';
 import type { EngineCoreRequest } from './engine-core-request.js';
 import type { RequestId } from './ids.js';
 import type { ModelRunnerOutput } from './model-runner-output.js';
@@ -31,9 +31,10 @@ export interface Scheduler {
   /**
    * Applies the runner's results for `schedulerOutput`: appends sampled tokens, corrects for
    * rejected drafts, checks stop conditions, frees finished requests. Requests aborted while the
-   * step ran are skipped. Returns one output per request with news.
+   * step ran are skipped. Returns one row per request with news, in batch order, as columns
+   * (iterating it gives `EngineCoreOutput` objects).
    */
-  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutput[];
+  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutputBatch;
 
   /** Records proposed draft tokens for the next step; drafts for requests still prefilling are ignored. */
   updateDraftTokenIds(draftTokenIds: ReadonlyMap<RequestId, readonly number[]>): void;

@@ -104,6 +104,16 @@ describe.each(['v1', 'v0'] as const)('AsyncLLM (%s)', (engineVersion) => {
     await expect(collect(llm.generate(prompt(0), {}, 'busy'))).rejects.toMatchObject({ code: 'duplicate_request_id' });
     expect((await running).at(-1)!.outputs[0]!.tokenIds).toEqual(ref.prompts[2]!.greedy_ids);
   });
+
+  it('applies a logit bias, refuses one outside the vocabulary, and reports no generation defaults for a model without any', async () => {
+    const outs = await collect(llm.generate(prompt(0), { temperature: 0, maxTokens: 3, ignoreEos: true, logitBias: { 42: 100 } }, 'bias'));
+    expect(outs.at(-1)!.outputs[0]!.tokenIds).toEqual([42, 42, 42]);
+    await expect(collect(llm.generate(prompt(0), { logitBias: { 3000: 1 } }, 'oov'))).rejects.toMatchObject({
+      code: 'invalid_sampling_params',
+      message: 'SamplingParams.logitBias must be token ids in [0, 3000) (the vocabulary size is 3000) (got [3000])',
+    });
+    expect(llm.getGenerationDefaults()).toEqual({ source: 'model', params: {}, maxTokensCap: null });
+  });
 });
 
 describe('AsyncLLM.close', () => {

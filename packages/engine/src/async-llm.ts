@@ -8,6 +8,8 @@ import { defaultFrontendDeps } from './frontend/default-frontend-deps.js';
 import type { EngineFrontend } from './frontend/engine-frontend.js';
 import { OutputCollector } from './output/output-collector.js';
 import type { IterationStats, OutputKind, PromptInput, RequestOutput } from './output/request-output.js';
+import type { GenerationDefaults } from './sample/generation-defaults.js';
+import { checkTokenIdsInVocab } from './sample/vocab-check.js';
 
 /** Options of {@link AsyncLLM.generate}. */
 export interface GenerateOptions {
@@ -39,15 +41,17 @@ export class AsyncLLM {
   /** The model's tokenizer. */
   readonly tokenizer: Tokenizer;
   private readonly frontend: EngineFrontend;
+  private readonly generationDefaults: GenerationDefaults;
   private readonly collectors = new Map<string, OutputCollector>();
   private loop: Promise<void> | null = null;
   private closing = false;
   private closed = false;
 
-  private constructor(frontend: EngineFrontend, tokenizer: Tokenizer, config: ResolvedEngineConfig) {
+  private constructor(frontend: EngineFrontend, tokenizer: Tokenizer, config: ResolvedEngineConfig, generationDefaults: GenerationDefaults) {
     this.frontend = frontend;
     this.tokenizer = tokenizer;
     this.config = config;
+    this.generationDefaults = generationDefaults;
   }
 
   /**
@@ -56,8 +60,17 @@ export class AsyncLLM {
    * @throws InvalidArgumentError `invalid_option`; VllmError `model_not_found`, `unsupported_model`, `model_load_failed`
    */
   static async create(args?: EngineArgs): Promise<AsyncLLM> {
-    const { frontend, tokenizer, config } = await createFrontend(args, defaultFrontendDeps);
-    return new AsyncLLM(frontend, tokenizer, config);
+    const { frontend, tokenizer, config, generationDefaults } = await createFrontend(args, defaultFrontendDeps);
+    return new AsyncLLM(frontend, tokenizer, config, generationDefaults);
+  }
+
+  /**
+   * The request defaults from the generation config (vLLM's `get_diff_sampling_param()`), their
+   * source and the max-tokens cap; the server applies them to the fields a request leaves unset.
+   * @returns frozen defaults
+   */
+  getGenerationDefaults(): GenerationDefaults {
+    return this.generationDefaults;
   }
 
   /** True once created and until `close()` is called. */
@@ -90,7 +103,7 @@ export class AsyncLLM {
     if (this.closing) throw new VllmError('engine_closed', '[engine] the engine is shutting down or closed');
     const { signal } = options;
     if (signal?.aborted) return;
-    this.frontend.addRequest(requestId, prompt, params, 'cumulative', options);
+    this.frontend.addRequest(requestId, prompt, checkTokenIdsInVocab(params, this.config.vocabSize), 'cumulative', options);
     const collector = new OutputCollector(options.outputKind ?? 'cumulative');
     this.collectors.set(requestId, collector);
     const onAbort = (): void => void this.abort(requestId);

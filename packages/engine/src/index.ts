@@ -16,6 +16,7 @@ export type {
   SpeculativeConfig,
 } from './config/engine-args.js';
 export type { ResolvedEngineConfig } from './config/resolved-engine-config.js';
+export type { DiffSamplingParams, GenerationDefaults } from './sample/generation-defaults.js';
 export {
   MAX_NUM_SPECULATIVE_TOKENS,
   NgramIndex,

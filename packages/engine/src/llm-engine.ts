@@ -7,6 +7,8 @@ import { createFrontend } from './frontend/create-frontend.js';
 import { defaultFrontendDeps } from './frontend/default-frontend-deps.js';
 import type { EngineFrontend } from './frontend/engine-frontend.js';
 import type { IterationStats, OutputKind, PromptInput, RequestOutput } from './output/request-output.js';
+import type { GenerationDefaults } from './sample/generation-defaults.js';
+import { checkTokenIdsInVocab } from './sample/vocab-check.js';
 
 /** Options of {@link LLMEngine.addRequest}. */
 export interface LLMEngineRequestOptions {
@@ -35,12 +37,14 @@ export class LLMEngine {
   /** The model's tokenizer. */
   readonly tokenizer: Tokenizer;
   private readonly frontend: EngineFrontend;
+  private readonly generationDefaults: GenerationDefaults;
   private closed = false;
 
-  private constructor(frontend: EngineFrontend, tokenizer: Tokenizer, config: ResolvedEngineConfig) {
+  private constructor(frontend: EngineFrontend, tokenizer: Tokenizer, config: ResolvedEngineConfig, generationDefaults: GenerationDefaults) {
     this.frontend = frontend;
     this.tokenizer = tokenizer;
     this.config = config;
+    this.generationDefaults = generationDefaults;
   }
 
   /**
@@ -49,8 +53,18 @@ export class LLMEngine {
    * @throws InvalidArgumentError `invalid_option`; VllmError `model_not_found`, `unsupported_model`, `model_load_failed`
    */
   static async create(args?: EngineArgs): Promise<LLMEngine> {
-    const { frontend, tokenizer, config } = await createFrontend(args, defaultFrontendDeps);
-    return new LLMEngine(frontend, tokenizer, config);
+    const { frontend, tokenizer, config, generationDefaults } = await createFrontend(args, defaultFrontendDeps);
+    return new LLMEngine(frontend, tokenizer, config, generationDefaults);
+  }
+
+  /**
+   * The request defaults from the generation config (vLLM's `get_diff_sampling_param()`), their
+   * source and the max-tokens cap. `addRequest` does not apply them: callers building
+   * SamplingParams do (`LLM.generate` without params, the server for unset request fields).
+   * @returns frozen defaults
+   */
+  getGenerationDefaults(): GenerationDefaults {
+    return this.generationDefaults;
   }
 
   /**
@@ -60,11 +74,11 @@ export class LLMEngine {
    * @param params sampling settings
    * @param options priority, output kind
    * @throws VllmError `engine_closed`, `invalid_prompt`, `prompt_too_long`, `duplicate_request_id`;
-   *   InvalidArgumentError `invalid_sampling_params`
+   *   InvalidArgumentError `invalid_sampling_params` (also for `logitBias` / `allowedTokenIds` ids outside the vocabulary)
    */
   addRequest(requestId: string, prompt: PromptInput, params?: SamplingParams | SamplingParamsInit, options: LLMEngineRequestOptions = {}): void {
     if (this.closed) throw new VllmError('engine_closed', '[engine] the engine is closed');
-    this.frontend.addRequest(requestId, prompt, params, 'cumulative', options);
+    this.frontend.addRequest(requestId, prompt, checkTokenIdsInVocab(params, this.config.vocabSize), 'cumulative', options);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { ChatMessage, Tokenizer } from '@vllm-ts/tokenizer';
 import type { EngineArgs } from './config/engine-args.js';
 import type { ResolvedEngineConfig } from './config/resolved-engine-config.js';
 import { LLMEngine } from './llm-engine.js';
+import { defaultSamplingParams } from './sample/generation-defaults.js';
 import type { PromptInput, RequestOutput } from './output/request-output.js';
 
 /** Options of {@link LLM.chat}. */
@@ -29,6 +30,7 @@ export interface ChatOptions {
 export class LLM {
   private readonly engine: LLMEngine;
   private nextId = 0;
+  private defaults: SamplingParams | null = null;
 
   private constructor(engine: LLMEngine) {
     this.engine = engine;
@@ -53,6 +55,15 @@ export class LLM {
     return this.engine.config;
   }
 
+  /**
+   * The settings `generate` and `chat` use when given none (vLLM's `get_default_sampling_params()`):
+   * the model's generation-config defaults (see `EngineArgs.generationConfig`) over SamplingParams' own.
+   * @returns validated settings
+   */
+  getDefaultSamplingParams(): SamplingParams {
+    return (this.defaults ??= defaultSamplingParams(this.engine.getGenerationDefaults()));
+  }
+
   /** The underlying stepping engine (stats, prefix-cache reset). */
   get llmEngine(): LLMEngine {
     return this.engine;
@@ -62,7 +73,7 @@ export class LLM {
    * Generates completions for one prompt or a batch.
    *
    * @param prompts one prompt or several (text, `{ prompt }` or `{ promptTokenIds }`)
-   * @param params one setting for all, or one per prompt
+   * @param params one setting for all, or one per prompt; absent: {@link LLM.getDefaultSamplingParams}
    * @returns one final output per prompt, in prompt order
    * @throws VllmError `invalid_prompt`, `prompt_too_long`, `engine_closed`; InvalidArgumentError
    *   `invalid_sampling_params` (nothing of the batch runs then)
@@ -72,6 +83,7 @@ export class LLM {
     params?: SamplingParams | SamplingParamsInit | readonly (SamplingParams | SamplingParamsInit)[],
   ): Promise<RequestOutput[]> {
     const list: readonly PromptInput[] = Array.isArray(prompts) ? prompts : [prompts as PromptInput];
+    params ??= this.getDefaultSamplingParams();
     if (Array.isArray(params) && params.length !== list.length) {
       throw new InvalidArgumentError('invalid_sampling_params', 'LLM.generate', 'params', `one entry per prompt (${list.length})`, `${params.length} entries`);
     }

@@ -12,7 +12,7 @@ function setup(options: Partial<SchedulerV0Options> & { numGpuBlocks: number }) 
   const r = runnerFor(s);
   const step = () => {
     const so = s.schedule();
-    const outs = s.updateFromOutput(so, r.execute(so));
+    const outs = s.updateFromOutput(so, r.execute(so)).toArray();
     return { so, outs };
   };
   return { s, r, step };

@@ -1,10 +1,10 @@
 import { BlockSpaceManager } from '@vllm-ts/block-allocator';
 import {
+  EngineCoreOutputBatch,
   InvalidArgumentError,
   RequestStatus,
   VllmError,
   finishReasonOf,
-  type EngineCoreOutput,
   type EngineCoreRequest,
   type FinishedStatus,
   type ModelRunnerOutput,
@@ -157,8 +157,8 @@ export class SchedulerV0 implements Scheduler {
    * and frees finished sequences. Sequences finished while the step ran are skipped. Groups ignored
    * at admission (too long, or never fitting) are reported here too, with `length`.
    */
-  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutput[] {
-    const outputs = this.st.pendingOutputs;
+  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutputBatch {
+    const outputs = EngineCoreOutputBatch.from(this.st.pendingOutputs);
     this.st.pendingOutputs = [];
     let anyGroupFinished = false;
     for (const id of schedulerOutput.numScheduledTokens.keys()) {
@@ -180,16 +180,12 @@ export class SchedulerV0 implements Scheduler {
       const g = seq.group;
       if (newTokenIds.length === 0 && status === null && promptLogprobs === null) continue;
       const logprobs = runnerOutput.logprobs.get(id);
-      outputs.push({
-        reqId: id,
-        newTokenIds,
-        finishReason: status === null ? null : finishReasonOf(status),
-        stopReason: seq.stopReason,
-        newLogprobs: logprobs === undefined ? null : logprobs.slice(0, newTokenIds.length),
-        newPromptLogprobs: promptLogprobs,
-        numCachedTokens: seq.numCachedTokens,
-        events: this.st.takeEvents(g),
-      });
+      const row = outputs.append(id, newTokenIds, 0, newTokenIds.length, seq.numCachedTokens);
+      const events = this.st.takeEvents(g);
+      if (status !== null || logprobs !== undefined || promptLogprobs !== null || events.length > 0) {
+        const finishReason = status === null ? null : finishReasonOf(status);
+        outputs.setExtras(row, finishReason, seq.stopReason, logprobs === undefined ? null : logprobs.slice(0, newTokenIds.length), promptLogprobs, events);
+      }
     }
     if (anyGroupFinished) this.st.running = this.st.running.filter((g) => !g.isFinished);
     return outputs;

@@ -13,7 +13,7 @@ function harness(options: Partial<SchedulerOptions> = {}) {
   const runner = new ScriptedRunner({ numBlocks: opts.numGpuBlocks, blockSize: opts.blockSize, script: (_, k) => 100 + k });
   const step = (): { out: SchedulerOutput; outputs: EngineCoreOutput[]; tokens: Record<string, number> } => {
     const out = s.schedule();
-    const outputs = s.updateFromOutput(out, runner.execute(out));
+    const outputs = s.updateFromOutput(out, runner.execute(out)).toArray();
     return { out, outputs, tokens: Object.fromEntries(out.numScheduledTokens) };
   };
   return { s, step, runner };

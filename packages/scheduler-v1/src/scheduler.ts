@@ -1,10 +1,10 @@
 import {
+  EngineCoreOutputBatch,
   InvalidArgumentError,
   invariant,
   isFinished,
   RequestStatus,
   VllmError,
-  type EngineCoreOutput,
   type EngineCoreRequest,
   type FinishedStatus,
   type KVCacheManager,
@@ -21,8 +21,6 @@ import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOpt
 import { validateRequest } from './scheduler-io.js';
 import { SpecDecodingCounters } from './spec-decoding-counters.js';
 import { StepBuilder } from './step-builder.js';
-import { OneTokenArrays } from './one-token-arrays.js';
-import { preallocated } from './preallocated.js';
 import { TokenTails } from './token-tails.js';
 import { applyRunnerOutput, type UpdateContext } from './update-step.js';
 
@@ -99,7 +97,7 @@ export class Scheduler implements SchedulerContract {
     this.clock = options.clock ?? (() => performance.now() / 1000);
     this.tails = new TokenTails(c.blockSize, Math.min(c.maxNumSeqs, 1024));
     this.waiting = c.policy === 'priority' ? new PriorityRequestQueue() : new FcfsRequestQueue();
-    this.updateContext = { maxModelLen: c.maxModelLen, oneToken: new OneTokenArrays(), spec: this.spec, release: (req) => this.release(req) };
+    this.updateContext = { maxModelLen: c.maxModelLen, spec: this.spec, release: (req) => this.release(req) };
   }
 
   /**
@@ -201,15 +199,15 @@ export class Scheduler implements SchedulerContract {
    * Requests finished while the step ran are skipped.
    * @param schedulerOutput the step's output from {@link schedule}
    * @param runnerOutput what the runner returned for it
-   * @returns one output per request with news
+   * @returns one row per request with news, in batch order
    * @throws InvalidArgumentError (`invalid_runner_output`) when tokens come back for a request
    *   still prefilling, or more than its drafts + 1
    */
-  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutput[] {
+  updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutputBatch {
     const batch = schedulerOutput === this.lastOutput ? this.lastBatch : this.lookUp(schedulerOutput);
     this.lastOutput = null;
     this.lastBatch = NO_REQUESTS;
-    const outputs = preallocated<EngineCoreOutput>(batch.length);
+    const outputs = new EngineCoreOutputBatch(batch.length);
     const numFinished = applyRunnerOutput(batch, schedulerOutput, runnerOutput, this.updateContext, outputs);
     if (numFinished > 0) this.running = this.running.filter((r) => r.status === RequestStatus.RUNNING);
     return outputs;

@@ -2,19 +2,20 @@ import {
   finishReasonOf,
   sampledTokenColumnsOf,
   RequestStatus,
-  type EngineCoreOutput,
+  type EngineCoreOutputBatch,
   type FinishedStatus,
   type ModelRunnerOutput,
+  type RequestEvent,
   type RequestId,
   type SchedulerOutput,
 } from '@vllm-ts/core';
 import { checkStop } from './check-stop.js';
-import type { OneTokenArrays } from './one-token-arrays.js';
 import type { Request } from './request.js';
 import { badRunnerOutput } from './scheduler-io.js';
 import type { SpecDecodingCounters } from './spec-decoding-counters.js';
 
 const NO_TOKENS: readonly number[] = Object.freeze([]);
+const NO_EVENTS: readonly RequestEvent[] = Object.freeze([]);
 const NO_IDS: readonly RequestId[] = Object.freeze([]);
 const NO_OFFSETS = new Int32Array(0);
 
@@ -24,8 +25,6 @@ const NO_OFFSETS = new Int32Array(0);
  */
 export interface UpdateContext {
   readonly maxModelLen: number;
-  /** Shared one-token `newTokenIds` arrays. */
-  readonly oneToken: OneTokenArrays;
   readonly spec: SpecDecodingCounters;
   /** Frees a finished request's blocks and queues its id for the next step's `finishedReqIds`. */
   release(request: Request): void;
@@ -44,8 +43,7 @@ export interface UpdateContext {
  * @param schedulerOutput the step's output
  * @param runnerOutput the runner's result for it
  * @param ctx the scheduler's side
- * @param outputs receives one output per request with news, from index 0 (it may come
- *   pre-sized to the batch, to be filled by index; its length is set to the number of outputs)
+ * @param outputs receives one row per request with news, in batch order
  * @returns how many requests finished
  * @throws InvalidArgumentError (`invalid_runner_output`) for tokens sampled while prefilling or
  *   more than the drafts + 1
@@ -55,10 +53,9 @@ export function applyRunnerOutput(
   schedulerOutput: SchedulerOutput,
   runnerOutput: ModelRunnerOutput,
   ctx: UpdateContext,
-  outputs: EngineCoreOutput[],
+  outputs: EngineCoreOutputBatch,
 ): number {
   let numFinished = 0;
-  let numOutputs = 0;
   const maxModelLen = ctx.maxModelLen;
   const sampledMap = runnerOutput.sampledTokenIds;
   const cols = sampledTokenColumnsOf(runnerOutput);
@@ -105,29 +102,27 @@ export function applyRunnerOutput(
       if (status !== null) break;
     }
     const promptLogprobs = promptLogprobsMap === null ? null : (promptLogprobsMap.get(reqId) ?? null);
-    if (kept === 0 && status === null && promptLogprobs === null && !req.hasEvents) continue;
-    let newTokenIds: readonly number[];
-    if (kept === 0) newTokenIds = NO_TOKENS;
-    else if (kept === 1) newTokenIds = ctx.oneToken.get(source[first]!);
-    else newTokenIds = Array.prototype.slice.call(source, first, first + kept) as number[];
+    const hasEvents = req.hasEvents;
+    if (kept === 0 && status === null && promptLogprobs === null && !hasEvents) continue;
+    const numCached = req.numCachedTokens > 0 ? req.numCachedTokens : 0;
+    const row = kept === 1 ? outputs.appendOne(reqId, source[first]!, numCached) : outputs.append(reqId, source, first, kept, numCached);
     let logprobs = logprobsMap === null ? null : (logprobsMap.get(reqId) ?? null);
     if (logprobs !== null && logprobs.length > kept) logprobs = logprobs.slice(0, kept);
-    outputs[numOutputs++] = {
-      reqId,
-      newTokenIds,
-      finishReason: status === null ? null : finishReasonOf(status),
-      stopReason: status === null ? null : req.stopReason,
-      newLogprobs: logprobs,
-      newPromptLogprobs: promptLogprobs,
-      numCachedTokens: req.numCachedTokens > 0 ? req.numCachedTokens : 0,
-      events: req.takeEvents(),
-    };
+    if (status !== null || logprobs !== null || promptLogprobs !== null || hasEvents) {
+      outputs.setExtras(
+        row,
+        status === null ? null : finishReasonOf(status),
+        status === null ? null : req.stopReason,
+        logprobs,
+        promptLogprobs,
+        hasEvents ? req.takeEvents() : NO_EVENTS,
+      );
+    }
     if (status !== null) {
       req.status = status;
       numFinished++;
       ctx.release(req);
     }
   }
-  outputs.length = numOutputs;
   return numFinished;
 }

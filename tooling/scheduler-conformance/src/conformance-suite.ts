@@ -111,7 +111,7 @@ export function describeSchedulerConformance(name: string, create: SchedulerFact
       out = s.schedule();
       const ran = runner.execute(out);
       s.finishRequests(null, RequestStatus.FINISHED_ABORTED);
-      expect(s.updateFromOutput(out, ran)).toEqual([]);
+      expect(s.updateFromOutput(out, ran).toArray()).toEqual([]);
       expect(s.getStats().kvCacheUsage).toBe(0);
     });
 

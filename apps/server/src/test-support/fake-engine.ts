@@ -9,6 +9,7 @@ import type {
   EngineIterationStats,
   EnginePrompt,
   EngineRequestOutput,
+  GenerationDefaults,
   ServerEngine,
   ServerTokenizer,
 } from '../engine-types.js';
@@ -70,6 +71,8 @@ export interface FakeEngineOptions {
   numGpuBlocks?: number;
   /** Milliseconds per step (0: one macrotask). */
   stepMs?: number;
+  /** What `getGenerationDefaults()` reports (absent: the method is absent, as on engines without it). */
+  generationDefaults?: GenerationDefaults;
 }
 
 /** The deterministic engine; see the file comment. */
@@ -81,6 +84,10 @@ export class FakeEngine implements ServerEngine {
   #closed = false;
   #stats: SchedulerStats = stats(0, 0);
   readonly #stepMs: number;
+  /** Present when constructed with `generationDefaults`. */
+  getGenerationDefaults?: () => GenerationDefaults;
+  /** Params of every request, in arrival order. */
+  readonly seenParams: SamplingParams[] = [];
   /** Ids of every request the engine saw aborted. */
   readonly abortedIds: string[] = [];
 
@@ -96,6 +103,8 @@ export class FakeEngine implements ServerEngine {
       vocabSize: this.tokenizer.vocabSize,
     };
     this.#stepMs = options.stepMs ?? 0;
+    const defaults = options.generationDefaults;
+    if (defaults !== undefined) this.getGenerationDefaults = () => defaults;
   }
 
   async *generate(prompt: EnginePrompt, params: SamplingParams, requestId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<EngineRequestOutput> {
@@ -103,6 +112,7 @@ export class FakeEngine implements ServerEngine {
     if (this.live.has(requestId)) throw new VllmError('duplicate_request_id', `request id ${requestId} is already live`);
     const ids = typeof prompt === 'object' && 'promptTokenIds' in prompt ? prompt.promptTokenIds : this.tokenizer.encode(typeof prompt === 'string' ? prompt : prompt.prompt);
     if (ids.some((t) => t >= this.tokenizer.vocabSize)) throw new VllmError('invalid_prompt', 'token id out of vocabulary');
+    this.seenParams.push(params);
     const live: Live = { params, aborted: false };
     this.live.set(requestId, live);
     const onAbort = () => void this.abort(requestId);

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { SpeculativeDecodingRequiresV1Error } from '../spec-decode/index.js';
 import { resolveEngineArgs, type SpeculativeConfig } from './engine-args.js';
@@ -99,5 +100,20 @@ describe('resolveEngineArgs', () => {
     expect(err(() => resolveEngineArgs({ speculativeConfig: { method: 'ngram', numSpeculativeTokens: 3 } }, { VLLM_USE_V1: '0' })).code).toBe(
       'speculative_decoding_requires_v1',
     );
+  });
+
+  it('generationConfig: auto by default, vllm, or an existing folder; overrideGenerationConfig an object', () => {
+    expect(resolveEngineArgs({}, {})).toMatchObject({ generationConfig: 'auto', overrideGenerationConfig: {} });
+    expect(resolveEngineArgs({ generationConfig: 'vllm', overrideGenerationConfig: { temperature: 0.5 } }, {})).toMatchObject({
+      generationConfig: 'vllm',
+      overrideGenerationConfig: { temperature: 0.5 },
+    });
+    expect(resolveEngineArgs({ generationConfig: tmpdir() }, {}).generationConfig).toBe(tmpdir());
+    expect(err(() => resolveEngineArgs({ generationConfig: '/no/such/folder' }, {})).message).toBe(
+      'EngineArgs.generationConfig must be "auto", "vllm" or an existing folder (got "/no/such/folder")',
+    );
+    expect(err(() => resolveEngineArgs({ generationConfig: '' }, {})).field).toBe('generationConfig');
+    expect(err(() => resolveEngineArgs({ overrideGenerationConfig: [] as never }, {})).field).toBe('overrideGenerationConfig');
+    expect(err(() => resolveEngineArgs({ generation_config: 'vllm' } as never, {})).message).toContain('Did you mean "generationConfig"?');
   });
 });

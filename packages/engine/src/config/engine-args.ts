@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, didYouMean } from '@vllm-ts/core';
 import { resolveSpeculativeConfig, type ResolvedSpeculativeConfig, type SpeculativeConfigInput } from '../spec-decode/index.js';
 
@@ -64,6 +65,15 @@ export interface EngineArgs {
   prefixCachingHashAlgo?: 'sha256' | 'murmur3_128';
   /** CUDA: never capture CUDA graphs; every decode step launches its kernels. Default false. */
   enforceEager?: boolean;
+  /**
+   * Where request sampling defaults come from (vLLM's `--generation-config`): `auto` (default) the
+   * model folder's `generation_config.json`; `vllm` none (SamplingParams' own); or a folder holding one.
+   * Its `temperature`, `top_p`, `top_k`, `min_p`, `repetition_penalty` and `max_new_tokens` apply to
+   * requests that leave them unset.
+   */
+  generationConfig?: 'auto' | 'vllm' | (string & {});
+  /** Generation-config keys (snake_case, e.g. `{ temperature: 0.5, max_new_tokens: 64 }`) that replace the file's (vLLM's `--override-generation-config`). */
+  overrideGenerationConfig?: Readonly<Record<string, unknown>>;
   /** Called while weights load, with bytes loaded and the total. */
   onLoadProgress?: (loadedBytes: number, totalBytes: number) => void;
 }
@@ -95,6 +105,9 @@ export interface EngineSettings {
   readonly speculativeConfig: ResolvedSpeculativeConfig | null;
   readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
   readonly enforceEager: boolean;
+  /** `auto`, `vllm` or a folder. */
+  readonly generationConfig: string;
+  readonly overrideGenerationConfig: Readonly<Record<string, unknown>>;
 }
 
 const KEYS = [
@@ -102,6 +115,7 @@ const KEYS = [
   'enablePrefixCaching', 'enableChunkedPrefill', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen',
   'gpuMemoryUtilization', 'kvCacheMemoryBytes', 'numGpuBlocks', 'enforceEager', 'swapSpace', 'preemptionMode', 'schedulingPolicy',
   'longPrefillTokenThreshold', 'schedulerDelayFactor', 'speculativeConfig', 'prefixCachingHashAlgo', 'onLoadProgress',
+  'generationConfig', 'overrideGenerationConfig',
 ] as const satisfies readonly (keyof EngineArgs)[];
 
 /** vLLM's snake_case / CLI spellings users paste, mapped to ours for the did-you-mean. */
@@ -171,6 +185,17 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
   if (gpuMemoryUtilization <= 0) bad('gpuMemoryUtilization', 'a number in (0, 1]', gpuMemoryUtilization);
   const speculativeConfig = a.speculativeConfig === undefined ? null : resolveSpeculativeConfig(a.speculativeConfig, v1 ? 'v1' : 'v0');
   if (a.onLoadProgress !== undefined && typeof a.onLoadProgress !== 'function') bad('onLoadProgress', 'a function', a.onLoadProgress);
+  const generationConfig = a.generationConfig ?? 'auto';
+  if (typeof generationConfig !== 'string' || generationConfig.length === 0) {
+    bad('generationConfig', '"auto", "vllm" or a folder holding generation_config.json', generationConfig);
+  }
+  if (generationConfig !== 'auto' && generationConfig !== 'vllm' && !(existsSync(generationConfig) && statSync(generationConfig).isDirectory())) {
+    bad('generationConfig', '"auto", "vllm" or an existing folder', generationConfig);
+  }
+  const override = a.overrideGenerationConfig ?? {};
+  if (typeof override !== 'object' || override === null || Array.isArray(override)) {
+    bad('overrideGenerationConfig', 'an object of generation-config keys (e.g. { "temperature": 0.5 })', override);
+  }
 
   return Object.freeze({
     model: str('model'),
@@ -198,6 +223,8 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
     speculativeConfig,
     prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'murmur3_128', ['sha256', 'murmur3_128']),
     enforceEager: bool('enforceEager', a.enforceEager ?? false),
+    generationConfig,
+    overrideGenerationConfig: Object.freeze({ ...override }),
   });
 }
 

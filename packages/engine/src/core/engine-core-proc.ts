@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { receiveMessageOnPort } from 'node:worker_threads';
+import { EngineCoreOutputBatch } from '@vllm-ts/core';
 import type { EngineCoreRequest, RequestId } from '@vllm-ts/core';
 import { buildEngineCore } from './build-engine-core.js';
 import type { EngineCoreDeps } from './build-engine-core.js';
@@ -7,6 +8,8 @@ import type { EngineCore } from './engine-core.js';
 import { nowSeconds } from './clock.js';
 import { serializeError } from './worker-protocol.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
+
+const NO_OUTPUTS = new EngineCoreOutputBatch(0).toColumns();
 
 /**
  * The V1 engine-core busy loop, run inside the worker thread: build the core, report ready, then
@@ -76,8 +79,8 @@ export async function runEngineCoreProc(
       for (const r of pendingAdds) core.addRequest(r);
       pendingAdds = [];
       const outputs = core.step();
-      if (outputs !== null) post({ type: 'outputs', outputs });
-      else if (statsChanged) post({ type: 'outputs', outputs: { outputs: [], schedulerStats: core.getStats(), timestamp: nowSeconds() } });
+      if (outputs !== null) post({ type: 'outputs', outputs: { ...outputs, outputs: outputs.outputs.toColumns() } });
+      else if (statsChanged) post({ type: 'outputs', outputs: { outputs: NO_OUTPUTS, schedulerStats: core.getStats(), timestamp: nowSeconds() } });
       statsChanged = false;
       if (outputs !== null || core.hasWork()) {
         if (outputs === null) await sleep(1); // requests wait on something (a delay, memory): don't spin hot

@@ -64,10 +64,10 @@ describe.each(['v1', 'v0'] as const)('EngineCore (%s)', (version) => {
   it('fails only the requests of a failed step, and keeps serving', async () => {
     const { core, runner, errors, failOnce } = await build(version);
     core.addRequest(request('a', ref.prompts[1]!.prompt_ids));
-    expect(core.step()!.outputs.map((o) => o.reqId)).toEqual(['a']); // prefill + first token
+    expect(core.step()!.outputs.toArray().map((o) => o.reqId)).toEqual(['a']); // prefill + first token
     failOnce();
     const failed = core.step()!;
-    expect(failed.outputs).toEqual([expect.objectContaining({ reqId: 'a', finishReason: 'error', newTokenIds: [] })]);
+    expect(failed.outputs.toArray()).toEqual([expect.objectContaining({ reqId: 'a', finishReason: 'error', newTokenIds: [] })]);
     expect(errors).toEqual([{ error: expect.objectContaining({ message: 'simulated device fault' }), failed: ['a'] }]);
     expect(failed.schedulerStats.kvCacheUsage).toBe(0);
     // The next requests run on a healthy engine and get exactly the reference tokens.
@@ -112,7 +112,7 @@ describe('EngineCore stall guard', () => {
       steps++;
     }
     expect(steps).toBe(STALL_STEPS);
-    expect(out!.outputs).toEqual([expect.objectContaining({ reqId: 's', finishReason: 'error' })]);
+    expect(out!.outputs.toArray()).toEqual([expect.objectContaining({ reqId: 's', finishReason: 'error' })]);
     expect(errors).toEqual([expect.objectContaining({ code: 'scheduler_stalled' })]);
     expect(core.hasWork()).toBe(false);
     runner.close();

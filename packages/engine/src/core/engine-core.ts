@@ -1,4 +1,4 @@
-import { RequestStatus, VllmError } from '@vllm-ts/core';
+import { EngineCoreOutputBatch, RequestStatus, VllmError } from '@vllm-ts/core';
 import type {
   EngineCoreOutput,
   EngineCoreRequest,
@@ -62,7 +62,7 @@ export class EngineCore {
   private readonly live = new Set<RequestId>();
   private stalledSteps = 0;
   /** Outputs produced between steps (requests refused at add time), sent with the next step. */
-  private pending: EngineCoreOutput[] = [];
+  private pending: EngineCoreOutputBatch = new EngineCoreOutputBatch(0);
 
   /**
    * @param scheduler the V0 or V1 scheduler
@@ -91,7 +91,7 @@ export class EngineCore {
       this.options.proposer?.addRequest(request.reqId, request.promptTokenIds);
     } catch (error) {
       this.options.onError?.(error, [request.reqId]);
-      this.pending.push(errorOutput(request.reqId));
+      this.pending.appendOutput(errorOutput(request.reqId));
     }
   }
 
@@ -133,11 +133,11 @@ export class EngineCore {
    */
   step(): EngineCoreOutputs | null {
     if (!this.hasWork()) return null;
-    const outputs = this.pending;
-    this.pending = [];
+    let outputs = this.pending;
+    if (outputs.length > 0) this.pending = new EngineCoreOutputBatch(0);
     if (this.scheduler.hasUnfinishedRequests()) {
       const so = this.scheduler.schedule();
-      let news: EngineCoreOutput[];
+      let news: EngineCoreOutputBatch;
       try {
         const runnerOutput = this.executor.execute(so);
         this.options.beforeUpdate?.();
@@ -145,14 +145,14 @@ export class EngineCore {
       } catch (error) {
         news = this.failStep(so, error);
       }
-      for (const o of news) {
-        outputs.push(o);
-        if (o.finishReason !== null) this.live.delete(o.reqId);
-      }
+      // Finished rows are among the extras: no walk over every row for them.
+      for (const x of news.extras) if (x.finishReason !== null) this.live.delete(news.reqIds[x.row]!);
       this.proposeDrafts(news);
+      if (outputs.length === 0) outputs = news;
+      else outputs.appendBatch(news);
       const stalled = so.totalNumScheduledTokens === 0 && outputs.length === 0 && this.scheduler.getStats().numRunningReqs === 0;
       this.stalledSteps = stalled ? this.stalledSteps + 1 : 0;
-      if (this.stalledSteps >= STALL_STEPS) for (const o of this.failStalled()) outputs.push(o);
+      if (this.stalledSteps >= STALL_STEPS) for (const o of this.failStalled()) outputs.appendOutput(o);
       if (outputs.length === 0 && so.totalNumScheduledTokens === 0) return null;
     }
     return { outputs, schedulerStats: this.scheduler.getStats(), timestamp: nowSeconds() };
@@ -173,7 +173,7 @@ export class EngineCore {
   }
 
   /** Finishes every request of a failed step with `error` and reports them. */
-  private failStep(so: SchedulerOutput, error: unknown): EngineCoreOutput[] {
+  private failStep(so: SchedulerOutput, error: unknown): EngineCoreOutputBatch {
     const failed = [...so.numScheduledTokens.keys()];
     this.scheduler.finishRequests(failed, RequestStatus.FINISHED_ERROR);
     for (const id of failed) {
@@ -181,18 +181,27 @@ export class EngineCore {
       this.options.proposer?.removeRequest(id);
     }
     this.options.onError?.(error, failed);
-    return failed.map(errorOutput);
+    return EngineCoreOutputBatch.from(failed.map(errorOutput));
   }
 
-  private proposeDrafts(news: readonly EngineCoreOutput[]): void {
+  private proposeDrafts(news: EngineCoreOutputBatch): void {
     const proposer = this.options.proposer;
     if (proposer === undefined) return;
     const decoding: RequestId[] = [];
-    for (const o of news) {
-      if (o.finishReason !== null) proposer.removeRequest(o.reqId);
-      else if (o.newTokenIds.length > 0 && this.live.has(o.reqId)) {
-        proposer.appendTokens(o.reqId, o.newTokenIds);
-        decoding.push(o.reqId);
+    let e = 0;
+    for (let row = 0; row < news.length; row++) {
+      const reqId = news.reqIds[row]!;
+      const x = news.extras[e];
+      if (x !== undefined && x.row === row) {
+        e++;
+        if (x.finishReason !== null) {
+          proposer.removeRequest(reqId);
+          continue;
+        }
+      }
+      if (news.offsets[row + 1]! > news.offsets[row]! && this.live.has(reqId)) {
+        proposer.appendTokens(reqId, news.tokensOf(row));
+        decoding.push(reqId);
       }
     }
     // NOTE: only requests that sampled this step are past their prefill; drafts for the others would be ignored.

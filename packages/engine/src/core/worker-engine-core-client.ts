@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { VllmError } from '@vllm-ts/core';
+import { EngineCoreOutputBatch, VllmError } from '@vllm-ts/core';
 import type { EngineCoreRequest, RequestId, SchedulerStats } from '@vllm-ts/core';
 import type { EngineSettings } from '../config/engine-args.js';
 import type { EngineCoreInfo } from './build-engine-core.js';
@@ -138,9 +138,10 @@ export class WorkerEngineCoreClient implements EngineCoreClient {
     switch (m.type) {
       case 'outputs': {
         this.stats = m.outputs.schedulerStats;
+        const outputs: EngineCoreOutputs = { ...m.outputs, outputs: EngineCoreOutputBatch.fromColumns(m.outputs.outputs) };
         const waiter = this.waiters.shift();
-        if (waiter !== undefined) waiter.resolve(m.outputs);
-        else this.queue.push(m.outputs);
+        if (waiter !== undefined) waiter.resolve(outputs);
+        else this.queue.push(outputs);
         break;
       }
       case 'utility_result':

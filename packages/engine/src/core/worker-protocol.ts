@@ -1,7 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { EngineCoreRequest, RequestId, SchedulerStats } from '@vllm-ts/core';
+import type { EngineCoreOutputColumns, EngineCoreRequest, RequestId, SchedulerStats } from '@vllm-ts/core';
 import type { EngineSettings } from '../config/engine-args.js';
-import type { EngineCoreOutputs } from './engine-core-outputs.js';
 import type { EngineCoreInfo } from './build-engine-core.js';
 
 /** Settings as they cross into the worker: functions stay behind. */
@@ -33,12 +32,22 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
+/**
+ * A step's outputs as they cross threads: the batch as plain columns (typed arrays, cloned as
+ * bytes; no object per request), wrapped again with `EngineCoreOutputBatch.fromColumns`.
+ */
+export interface WireEngineCoreOutputs {
+  readonly outputs: EngineCoreOutputColumns;
+  readonly schedulerStats: SchedulerStats;
+  readonly timestamp: number;
+}
+
 /** Worker -> front end. */
 export type FromWorker =
   | { readonly type: 'progress'; readonly loaded: number; readonly total: number }
   | { readonly type: 'ready'; readonly info: EngineCoreInfo; readonly stats: SchedulerStats }
   | { readonly type: 'init_failed'; readonly error: SerializedError }
-  | { readonly type: 'outputs'; readonly outputs: EngineCoreOutputs }
+  | { readonly type: 'outputs'; readonly outputs: WireEngineCoreOutputs }
   | { readonly type: 'utility_result'; readonly id: number; readonly result: unknown }
   | { readonly type: 'step_error'; readonly error: SerializedError; readonly failed: readonly RequestId[] }
   | { readonly type: 'fatal'; readonly error: SerializedError }

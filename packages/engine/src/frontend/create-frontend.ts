@@ -10,6 +10,7 @@ import { WorkerEngineCoreClient } from '../core/worker-engine-core-client.js';
 import type { DetokenizerFactory } from '../output/sequence-state.js';
 import { EngineFrontend } from './engine-frontend.js';
 import type { PromptEncoder } from './input-processor.js';
+import { resolveGenerationDefaults, type GenerationDefaults } from '../sample/generation-defaults.js';
 
 /** What the front end needs from a tokenizer beyond encoding. */
 export interface FrontendTokenizer extends PromptEncoder {
@@ -31,11 +32,14 @@ export interface CreatedFrontend<T> {
   readonly frontend: EngineFrontend;
   readonly tokenizer: T;
   readonly config: ResolvedEngineConfig;
+  /** Request defaults from the generation config (`generationConfig` / `overrideGenerationConfig`). */
+  readonly generationDefaults: GenerationDefaults;
 }
 
 /**
  * Validates the options, resolves the model, starts the engine core (a worker thread for V1, this
- * thread for V0) while loading the tokenizer, and returns the front end.
+ * thread for V0) while loading the tokenizer, resolves the generation-config request defaults, and
+ * returns the front end.
  *
  * @param args engine options
  * @param deps model resolution, tokenizer, runner and scheduler
@@ -87,7 +91,8 @@ export async function createFrontend<T extends FrontendTokenizer>(args: EngineAr
       seed: settings.seed,
       speculativeConfig: settings.speculativeConfig,
     });
-    return { frontend, tokenizer: tok.tokenizer, config };
+    const generationDefaults = resolveGenerationDefaults(settings.generationConfig, settings.overrideGenerationConfig, modelDir);
+    return { frontend, tokenizer: tok.tokenizer, config, generationDefaults };
   } catch (error) {
     await client.shutdown();
     throw error;

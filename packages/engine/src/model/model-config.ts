@@ -78,9 +78,19 @@ export function readModelConfig(dir: string, overrides: ModelConfigOverrides = {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new ModelLoadError('model_load_failed', `no config.json in ${dir}`);
   const cfg = readJson(path);
-  const genPath = join(dir, 'generation_config.json');
-  const gen = existsSync(genPath) ? readJson(genPath) : {};
-  return parseModelConfig(cfg, gen, overrides);
+  return parseModelConfig(cfg, readGenerationConfig(dir) ?? {}, overrides);
+}
+
+/**
+ * The parsed `generation_config.json` of a model folder, or null when the folder has none.
+ *
+ * @param dir the folder
+ * @returns the file's object, or null
+ * @throws ModelLoadError `model_load_failed` when the file is not a JSON object
+ */
+export function readGenerationConfig(dir: string): Record<string, unknown> | null {
+  const path = join(dir, 'generation_config.json');
+  return existsSync(path) ? readJson(path) : null;
 }
 
 /**

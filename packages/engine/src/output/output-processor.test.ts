@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeEmptySchedulerStats, requestId, resolveSamplingParams } from '@vllm-ts/core';
+import { EngineCoreOutputBatch, makeEmptySchedulerStats, requestId, resolveSamplingParams } from '@vllm-ts/core';
 import type { EngineCoreOutput, SamplingParamsInit, SchedulerStats } from '@vllm-ts/core';
 import { OutputProcessor, fanOut } from './output-processor.js';
 import type { OutputKind } from './request-output.js';
@@ -39,7 +39,7 @@ function setup(params: SamplingParamsInit, kind: OutputKind = 'cumulative', id =
     maxTokensParam: 50,
   });
   let ts = 100;
-  const step = (...outs: EngineCoreOutput[]) => p.processOutputs({ outputs: outs, schedulerStats: STATS, timestamp: (ts += 1) });
+  const step = (...outs: EngineCoreOutput[]) => p.processOutputs({ outputs: EngineCoreOutputBatch.from(outs), schedulerStats: STATS, timestamp: (ts += 1) });
   return { p, step };
 }
 

@@ -1,5 +1,5 @@
 import { VllmError, childRequestId, requestId as toRequestId } from '@vllm-ts/core';
-import type { EngineCoreOutput, RequestId, SamplingParamsData, TokenLogprobs } from '@vllm-ts/core';
+import type { EngineCoreOutputExtras, RequestId, SamplingParamsData, TokenLogprobs } from '@vllm-ts/core';
 import type { EngineCoreOutputs } from '../core/engine-core-outputs.js';
 import { nowSeconds } from '../core/clock.js';
 import type { FinishedRequestStats, IterationStats, OutputKind, RequestOutput } from './request-output.js';
@@ -57,6 +57,8 @@ interface ParentState {
   readonly children: SequenceState[];
   promptLogprobs: (TokenLogprobs | null)[] | null;
   numCachedTokens: number;
+  /** The last `processOutputs` call that touched it (dedups `touched` without a scan). */
+  lastTouchedStep: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export class OutputProcessor {
   private readonly sequences = new Map<RequestId, { parent: ParentState; seq: SequenceState }>();
   private readonly createDetokenizer: DetokenizerFactory;
   private pendingFinished: FinishedRequestStats[] = [];
+  private stepCount = 0;
 
   /** @param createDetokenizer makes a streaming detokenizer per sequence */
   constructor(createDetokenizer: DetokenizerFactory) {
@@ -113,6 +116,7 @@ export class OutputProcessor {
       children: [],
       promptLogprobs: req.params.promptLogprobs === null ? null : Array.from({ length: req.promptTokenIds.length }, () => null),
       numCachedTokens: 0,
+      lastTouchedStep: -1,
     };
     children.forEach((child, index) => {
       const seq = new SequenceState(
@@ -135,6 +139,7 @@ export class OutputProcessor {
    */
   processOutputs(batch: EngineCoreOutputs): ProcessedOutputs {
     const now = nowSeconds();
+    this.stepCount++;
     const touched: ParentState[] = [];
     const reqsToAbort: RequestId[] = [];
     const ttfts: number[] = [];
@@ -143,12 +148,19 @@ export class OutputProcessor {
     let numGenerationTokens = 0;
     const finished = this.pendingFinished;
     this.pendingFinished = [];
-    for (const out of batch.outputs) {
-      const entry = this.sequences.get(out.reqId);
+    const cols = batch.outputs;
+    const { reqIds, offsets, tokenIds, numCachedTokens, extras } = cols;
+    let e = 0;
+    for (let row = 0; row < cols.length; row++) {
+      let x: EngineCoreOutputExtras | null = null;
+      if (e < extras.length && extras[e]!.row === row) x = extras[e++]!;
+      const entry = this.sequences.get(reqIds[row]!);
       if (entry === undefined) continue; // aborted here while the step ran
       const { parent, seq } = entry;
-      this.recordEvents(seq, out);
-      if (out.newTokenIds.length > 0) {
+      if (x !== null) this.recordEvents(seq, x);
+      const start = offsets[row]!;
+      const numNew = offsets[row + 1]! - start;
+      if (numNew > 0) {
         const t = seq.times;
         if (t.firstTokenTs === null) {
           ttfts.push(now - t.arrivalTime);
@@ -158,23 +170,27 @@ export class OutputProcessor {
           itls.push(batch.timestamp - t.lastTokenTs);
         }
         t.lastTokenTs = batch.timestamp;
-        numGenerationTokens += out.newTokenIds.length;
+        numGenerationTokens += numNew;
       }
       if (seq.index === 0) {
-        parent.numCachedTokens = out.numCachedTokens;
-        if (out.newPromptLogprobs !== null && parent.promptLogprobs !== null) {
-          const { start, entries } = out.newPromptLogprobs;
-          entries.forEach((e, i) => {
-            if (start + i < parent.promptLogprobs!.length) parent.promptLogprobs![start + i] = e;
+        parent.numCachedTokens = numCachedTokens[row]!;
+        const chunk = x === null ? null : x.newPromptLogprobs;
+        if (chunk !== null && parent.promptLogprobs !== null) {
+          const { start: first, entries } = chunk;
+          entries.forEach((lp, i) => {
+            if (first + i < parent.promptLogprobs!.length) parent.promptLogprobs![first + i] = lp;
           });
         }
       }
-      if (seq.update(out)) reqsToAbort.push(seq.reqId);
+      if (seq.update(numNew === 1 ? [tokenIds[start]!] : cols.tokensOf(row), x)) reqsToAbort.push(seq.reqId);
       if (seq.isFinished) {
         finished.push(this.finishedStats(parent, seq, now));
         this.sequences.delete(seq.reqId);
       }
-      if (!touched.includes(parent)) touched.push(parent);
+      if (parent.lastTouchedStep !== this.stepCount) {
+        parent.lastTouchedStep = this.stepCount;
+        touched.push(parent);
+      }
     }
     const requestOutputs: RequestOutput[] = [];
     for (const parent of touched) {
@@ -223,7 +239,7 @@ export class OutputProcessor {
     return { reqIds, outputs };
   }
 
-  private recordEvents(seq: SequenceState, out: EngineCoreOutput): void {
+  private recordEvents(seq: SequenceState, out: EngineCoreOutputExtras): void {
     for (const ev of out.events) {
       if (ev.type === 'queued') seq.times.queuedTs ??= ev.timestamp;
       else if (ev.type === 'scheduled') seq.times.scheduledTs ??= ev.timestamp;

@@ -1,4 +1,4 @@
-import type { EngineCoreOutput, FinishReason, RequestId, SamplingParamsData, TokenLogprobs } from '@vllm-ts/core';
+import type { EngineCoreOutputExtras, FinishReason, RequestId, SamplingParamsData, TokenLogprobs } from '@vllm-ts/core';
 import type { CompletionOutput, OutputKind } from './request-output.js';
 import { findStopString } from './stop-strings.js';
 
@@ -80,37 +80,39 @@ export class SequenceState {
    * Applies one engine output: appends tokens and logprobs, detokenizes, checks stop strings.
    * Outputs arriving after the sequence finished (tokens in flight when a stop string matched) are dropped.
    *
-   * @param out the engine core's output for this sequence
+   * @param ids the tokens the engine core appended this step
+   * @param extras the step's finish, logprobs and events for this sequence (null: none)
    * @returns true when a stop string ended the sequence here while the engine still runs it (abort it there)
    */
-  update(out: EngineCoreOutput): boolean {
+  update(ids: readonly number[], extras: EngineCoreOutputExtras | null): boolean {
     if (this.isFinished) return false;
-    const ids = out.newTokenIds;
     for (const id of ids) this.tokenIds.push(id);
-    if (this.logprobs !== null && out.newLogprobs !== null) {
-      for (const lp of out.newLogprobs) {
+    const finishReason = extras === null ? null : extras.finishReason;
+    const newLogprobs = extras === null ? null : extras.newLogprobs;
+    if (this.logprobs !== null && newLogprobs !== null) {
+      for (const lp of newLogprobs) {
         this.logprobs.push(lp);
         this.cumulativeLogprob = (this.cumulativeLogprob ?? 0) + lp.chosen.logprob;
       }
     }
     // NOTE: a stop *token* (EOS or stopTokenIds, found by the engine) stays in tokenIds but its text is not shown.
-    const skipLast = out.finishReason === 'stop' && !this.params.includeStopStrInOutput && ids.length > 0;
+    const skipLast = finishReason === 'stop' && !this.params.includeStopStrInOutput && ids.length > 0;
     const before = this.text.length;
     const visibleIds = skipLast ? ids.slice(0, -1) : ids;
     if (visibleIds.length > 0) this.text += this.detokenizer.push(visibleIds);
-    if (out.finishReason !== null) this.text += this.detokenizer.flush?.() ?? '';
+    if (finishReason !== null) this.text += this.detokenizer.flush?.() ?? '';
     if (this.params.stop.length > 0 && this.tokenIds.length > this.params.minTokens) {
       const match = findStopString(this.text, this.text.length - before, this.params.stop, this.params.includeStopStrInOutput);
       if (match !== null) {
         if (match.truncateTo !== -1) this.text = this.text.slice(0, Math.max(match.truncateTo, this.sentChars));
         this.finishReason = 'stop';
         this.stopReason = match.stop;
-        return out.finishReason === null;
+        return finishReason === null;
       }
     }
-    if (out.finishReason !== null) {
-      this.finishReason = out.finishReason;
-      this.stopReason = out.stopReason;
+    if (finishReason !== null) {
+      this.finishReason = finishReason;
+      this.stopReason = extras === null ? null : extras.stopReason;
     }
     return false;
   }

@@ -5,8 +5,8 @@ import type { PlannedRequest } from './forward-batch-builder.js';
 
 /**
  * True when a request's next token can be sampled on the device: plain temperature / top-k /
- * top-p / min-p sampling or greedy, with no logprobs, penalties, drafts or min-tokens masking
- * left. Everything else takes the host sampler (exact vLLM semantics on float32 rows).
+ * top-p / min-p sampling or greedy, with no logprobs, penalties, logit bias, allowed-token list,
+ * drafts or min-tokens masking left. Everything else takes the host sampler (exact vLLM semantics on float32 rows).
  * @param r the request's row plan
  */
 export function samplesOnDevice(r: PlannedRequest): boolean {
@@ -19,6 +19,8 @@ export function samplesOnDevice(r: PlannedRequest): boolean {
     p.repetitionPenalty === 1 &&
     p.frequencyPenalty === 0 &&
     p.presencePenalty === 0 &&
+    p.logitBias === null &&
+    p.allowedTokenIds === null &&
     r.state.tokens.length - r.state.numPromptTokens >= p.minTokens
   );
 }

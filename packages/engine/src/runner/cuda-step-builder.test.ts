@@ -89,6 +89,8 @@ describe('samplesOnDevice', () => {
     expect(samplesOnDevice(plan(new SamplingParams({ logprobs: 1 })))).toBe(false);
     expect(samplesOnDevice(plan(new SamplingParams({ repetitionPenalty: 1.1 })))).toBe(false);
     expect(samplesOnDevice(plan(new SamplingParams({ presencePenalty: 0.5 })))).toBe(false);
+    expect(samplesOnDevice(plan(new SamplingParams({ logitBias: { 3: 5 } })))).toBe(false);
+    expect(samplesOnDevice(plan(new SamplingParams({ allowedTokenIds: [1, 2] })))).toBe(false);
     expect(samplesOnDevice(plan(new SamplingParams({}), { drafts: [4, 5] }))).toBe(false);
     expect(samplesOnDevice(plan(new SamplingParams({}), { promptRows: [0] }))).toBe(false);
     expect(samplesOnDevice(plan(new SamplingParams({ minTokens: 2 }), { outputs: 1 }))).toBe(false);

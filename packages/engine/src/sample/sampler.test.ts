@@ -118,12 +118,87 @@ describe('Sampler', () => {
     want.forEach((x, i) => expect(got[i]).toBeCloseTo(x, 12));
   });
 
+  it('top-k and top-p ties keep the lowest ids (torch sort order)', () => {
+    const sampler = new Sampler(6, []);
+    const ties = Float32Array.from([1, 3, 3, 3, 0, -10]);
+    const k = sampler.probabilities(ties, 0, ctx({ temperature: 1, topK: 2 }));
+    expect(Array.from(k)).toEqual([0, 0.5, 0.5, 0, 0, 0]);
+    const p = sampler.probabilities(Float32Array.from([3, 3, 3, -10, -10, -10]), 0, ctx({ temperature: 1, topP: 0.5 }));
+    expect(Array.from(p)).toEqual([0.5, 0.5, 0, 0, 0, 0]);
+  });
+
+  it('top-p over a large flat row equals the full-sort rule', () => {
+    const rng = new RandomGenerator(3);
+    const row = Float32Array.from({ length: 5000 }, () => (rng.nextDouble() - 0.5) * 8);
+    const sampler = new Sampler(row.length, []);
+    const got = sampler.probabilities(row, 0, ctx({ temperature: 1, topP: 0.9, topK: 0 }));
+    const want = exact(row, 1, 0, 0.9);
+    let kept = 0;
+    want.forEach((x, i) => {
+      expect(got[i]).toBeCloseTo(x, 12);
+      if (x > 0) kept++;
+    });
+    expect(kept).toBeGreaterThan(1000);
+    const both = sampler.probabilities(row, 0, ctx({ temperature: 0.7, topK: 300, topP: 0.8 }));
+    exact(row, 0.7, 300, 0.8).forEach((x, i) => expect(both[i]).toBeCloseTo(x, 12));
+  });
+
   it('masks EOS and stop tokens until minTokens outputs exist (EOS kept with ignoreEos)', () => {
     const sampler = new Sampler(V, [7]);
     expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, minTokens: 2 }, 1, [1]))).toBe(0);
     expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, minTokens: 2 }, 1, [1, 1]))).toBe(7);
     expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, minTokens: 2, stopTokenIds: [0] }, 1, []))).toBe(1);
     expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, minTokens: 2, ignoreEos: true }, 1, []))).toBe(7);
+  });
+});
+
+describe('Sampler: logit bias and allowed token ids (vLLM V1 order: mask, min-tokens, bias, penalties)', () => {
+  it('a bias flips the greedy token; -100 bans the argmax', () => {
+    const sampler = new Sampler(V, []);
+    expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0 }))).toBe(7);
+    expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, logitBias: { 2: 2.5 } }))).toBe(2);
+    expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, logitBias: { 2: 1.9 } }))).toBe(7);
+    expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, logitBias: { 7: -100 } }))).toBe(0);
+  });
+
+  it('random sampling follows the biased distribution exactly, and never draws a -100 token', () => {
+    const sampler = new Sampler(V, []);
+    const c = ctx({ temperature: 1, logitBias: { 4: 3, 0: -1, 7: -100 } }, 9);
+    const shifted = Array.from(LOGITS);
+    shifted[4] = shifted[4]! + 3;
+    shifted[0] = shifted[0]! - 1;
+    shifted[7] = shifted[7]! - 100;
+    const probs = exact(shifted, 1);
+    const draws = Array.from({ length: N }, () => sampler.sample(LOGITS, 0, c));
+    expect(draws).not.toContain(7);
+    expect(chiSquare(draws, probs.map((x, i) => (i === 7 ? 0 : x)))).toBeLessThan(CRITICAL[6]!);
+    const p = sampler.probabilities(LOGITS, 0, c);
+    probs.forEach((x, i) => expect(p[i]).toBeCloseTo(x, 12));
+  });
+
+  it('the bias is added before the repetition penalty', () => {
+    const sampler = new Sampler(V, []);
+    const logits = Float32Array.from([2, 2.1, 0, 0, 0, 0, 0, 0]);
+    // Before the penalty: (2 + 1) / 1.5 = 2.0 < 2.1. After it would be 2 / 1.5 + 1 = 2.33 > 2.1.
+    expect(sampler.sample(logits, 0, ctx({ temperature: 0, logitBias: { 0: 1 }, repetitionPenalty: 1.5 }, 1, [], [0]))).toBe(1);
+    const p = sampler.probabilities(logits, 0, ctx({ temperature: 1, logitBias: { 0: 1 }, repetitionPenalty: 1.5 }, 1, [], [0]));
+    const want = exact([2, Math.fround(2.1), 0, 0, 0, 0, 0, 0], 1);
+    want.forEach((x, i) => expect(p[i]).toBeCloseTo(x, 12));
+  });
+
+  it('ids past the row are ignored (the engine refuses them before they get here)', () => {
+    const sampler = new Sampler(V, []);
+    expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, logitBias: { 8: 100 } }))).toBe(7);
+  });
+
+  it('allowedTokenIds: only those tokens, in their exact renormalised proportions', () => {
+    const sampler = new Sampler(V, []);
+    expect(sampler.sample(LOGITS, 0, ctx({ temperature: 0, allowedTokenIds: [2, 5] }))).toBe(2);
+    const c = ctx({ temperature: 1, allowedTokenIds: [1, 4, 6], logitBias: { 6: 2 } }, 3);
+    const draws = Array.from({ length: N }, () => sampler.sample(LOGITS, 0, c));
+    const z = [0, Math.exp(1.5), 0, 0, Math.exp(0), 0, Math.exp(-1 + 2), 0];
+    const sum = z.reduce((a, b) => a + b, 0);
+    expect(chiSquare(draws, z.map((x) => x / sum))).toBeLessThan(CRITICAL[2]!);
   });
 });
 

@@ -12,15 +12,15 @@ export interface SampleContext {
 }
 
 /**
- * Turns one row of logits into a token the way vLLM V1's sampler does: min-tokens masking and
- * penalties (repetition over prompt and output; frequency and presence over the output) on the
- * raw logits; then greedy argmax, or temperature, min-p, top-k, top-p and one draw from the
+ * Turns one row of logits into a token the way vLLM V1's sampler does: on the raw logits, the
+ * allowed-token-ids mask, min-tokens masking, the logit bias, then penalties (repetition over
+ * prompt and output; frequency and presence over the output); then greedy argmax, or temperature, min-p, top-k, top-p and one draw from the
  * request's generator. One uniform draw per sampled token (inverse CDF over token ids in
  * order), so a seeded request's stream depends only on its own draws.
  */
 export class Sampler {
   private readonly work: Float64Array;
-  private readonly order: Int32Array;
+  private readonly values: Float64Array;
 
   /**
    * @param vocabSize logits per row
@@ -31,7 +31,7 @@ export class Sampler {
     readonly eosTokenIds: readonly number[],
   ) {
     this.work = new Float64Array(vocabSize);
-    this.order = new Int32Array(vocabSize);
+    this.values = new Float64Array(vocabSize);
   }
 
   /**
@@ -93,10 +93,21 @@ export class Sampler {
     const V = this.vocabSize;
     const w = this.work;
     const p = ctx.params;
-    for (let i = 0; i < V; i++) w[i] = logits[offset + i]!;
+    if (p.allowedTokenIds === null) {
+      for (let i = 0; i < V; i++) w[i] = logits[offset + i]!;
+    } else {
+      w.fill(-Infinity);
+      for (const t of p.allowedTokenIds) if (t < V) w[t] = logits[offset + t]!;
+    }
     if (ctx.outputTokenIds.length < p.minTokens) {
       for (const t of p.stopTokenIds) if (t < V) w[t] = -Infinity;
       if (!p.ignoreEos) for (const t of this.eosTokenIds) if (t < V) w[t] = -Infinity;
+    }
+    if (p.logitBias !== null) {
+      for (const key in p.logitBias) {
+        const t = Number(key);
+        if (t < V) w[t] = w[t]! + p.logitBias[t]!;
+      }
     }
     this.applyPenalties(ctx);
     if (p.temperature < GREEDY_TEMPERATURE_EPSILON) return true;
@@ -147,28 +158,75 @@ export class Sampler {
     }
   }
 
-  /** Keeps the top-k, then the smallest top set whose mass reaches topP (vLLM: drop tokens whose
-   * ascending cumulative probability stays at or below 1 - topP, always keeping the top one). */
+  /**
+   * Keeps the top-k, then the smallest top set whose mass reaches topP (vLLM: drop tokens whose
+   * ascending cumulative probability stays at or below 1 - topP, always keeping the top one).
+   *
+   * NOTE: only candidates at or above a threshold are sorted. The threshold starts at max / 16 and
+   * falls until the candidates hold the top-k set (`>= topK` of them) and, without top-k, at least
+   * `topP` of the mass: every token below it is then dropped by the rule above anyway (its
+   * ascending cumulative mass stays within `1 - topP`). A flat row falls back to sorting all.
+   */
   private topKTopP(topK: number, topP: number): void {
     const V = this.vocabSize;
     const w = this.work;
-    let n = 0;
-    for (let i = 0; i < V; i++) if (w[i]! > 0) this.order[n++] = i;
-    const idx = Array.from(this.order.subarray(0, n));
-    idx.sort((a, b) => w[b]! - w[a]! || a - b);
-    let keep = topK > 0 ? Math.min(topK, n) : n;
-    for (let j = keep; j < n; j++) w[idx[j]!] = 0;
-    if (topP < 1) {
-      let total = 0;
-      for (let j = 0; j < keep; j++) total += w[idx[j]!]!;
-      const limit = (1 - topP) * total;
-      let cum = 0;
-      for (let j = keep - 1; j > 0; j--) {
-        cum += w[idx[j]!]!;
-        if (cum > limit) break;
-        w[idx[j]!] = 0;
-        keep = j;
+    let max = 0;
+    let allMass = 0;
+    let positives = 0;
+    for (let i = 0; i < V; i++) {
+      const x = w[i]!;
+      if (x > 0) {
+        positives++;
+        allMass += x;
+        if (x > max) max = x;
       }
+    }
+    const needK = topK > 0 ? Math.min(topK, positives) : 0;
+    let threshold = max / 16;
+    let n = 0;
+    let mass = 0;
+    for (;;) {
+      n = 0;
+      mass = 0;
+      for (let i = 0; i < V; i++) {
+        const x = w[i]!;
+        if (x > 0 && x >= threshold) {
+          this.values[n++] = x;
+          mass += x;
+        }
+      }
+      const holdsTopK = n >= needK;
+      const holdsMass = topK > 0 || topP >= 1 || mass >= topP * allMass;
+      if ((holdsTopK && holdsMass) || threshold === 0) break;
+      threshold = threshold < 1e-300 ? 0 : threshold / 256;
+    }
+    // The kept set is the top m by (probability desc, id asc): find m on the candidates' values
+    // sorted natively (ascending), then keep values above the m-th largest and, among ties with
+    // it, the lowest ids.
+    const a = this.values.subarray(0, n).sort();
+    const keepK = topK > 0 ? Math.min(topK, n) : n;
+    let m = keepK;
+    if (topP < 1) {
+      let kept = 0;
+      for (let j = n - keepK; j < n; j++) kept += a[j]!;
+      // Without top-k the tokens below the threshold are the start of the ascending sum.
+      const total = topK > 0 ? kept : allMass;
+      const limit = (1 - topP) * total;
+      let cum = total - kept;
+      for (let j = n - keepK; j < n - 1; j++) {
+        cum += a[j]!;
+        if (cum > limit) break;
+        m--;
+      }
+    }
+    const cut = a[n - m]!;
+    let ties = 0;
+    for (let j = n - m; j < n && a[j] === cut; j++) ties++;
+    for (let i = 0; i < V; i++) {
+      const x = w[i]!;
+      if (x > cut) continue;
+      if (x === cut && ties > 0) ties--;
+      else w[i] = 0;
     }
   }
 
