@@ -8,68 +8,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requestId, resolveSamplingParams, type SamplingParamsInit } from '@vllm-ts/core';
+import type { SamplingParamsInit } from '@vllm-ts/core';
 import { defaultModelDir } from '../src/config/default-model.js';
-import { resolveEngineArgs } from '../src/config/engine-args.js';
-import { buildEngineCore } from '../src/core/build-engine-core.js';
-import { EngineCore } from '../src/core/engine-core.js';
-import { createScheduler } from '../src/core/scheduler-registry.js';
-import { loadModelRunner } from '../src/runner/model-runner.js';
-import { NgramProposer, resolveSpeculativeConfig, type ResolvedSpeculativeConfig } from '../src/spec-decode/index.js';
+import { resolveSpeculativeConfig, type ResolvedSpeculativeConfig } from '../src/spec-decode/index.js';
+import { generateOnCore as generate, sharedRunnerCores } from '../src/testing/engine-core-harness.js';
 
 const flag = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const RUNS = Number(flag('--runs')) || 5;
 const NUM_REQUESTS = 8;
 const OUTPUT_LEN = 128;
 
-const dir = defaultModelDir();
-const settings = resolveEngineArgs({ model: dir, maxModelLen: 1024, enablePrefixCaching: false });
-const { runner, info } = await buildEngineCore(settings, dir, { loadRunner: loadModelRunner, createScheduler });
-
-function makeCore(spec: ResolvedSpeculativeConfig | null): EngineCore {
-  const scheduler = createScheduler('v1', {
-    numGpuBlocks: info.numGpuBlocks,
-    numCpuBlocks: 0,
-    blockSize: settings.blockSize,
-    maxNumSeqs: info.maxNumSeqs,
-    maxNumBatchedTokens: info.maxNumBatchedTokens,
-    maxModelLen: info.maxModelLen,
-    enablePrefixCaching: false,
-    enableChunkedPrefill: settings.enableChunkedPrefill,
-    schedulingPolicy: 'fcfs',
-    longPrefillTokenThreshold: 0,
-    preemptionMode: null,
-    schedulerDelayFactor: 0,
-    prefixCachingHashAlgo: settings.prefixCachingHashAlgo,
-    numSpeculativeTokens: spec?.numSpeculativeTokens ?? 0,
-  });
-  const onError = (e: unknown): void => {
-    throw e;
-  };
-  if (spec === null) return new EngineCore(scheduler, runner, { onError });
-  return new EngineCore(scheduler, runner, { onError, proposer: new NgramProposer({ ...spec, maxModelLen: info.maxModelLen }) });
-}
-
-let serial = 0;
-function generate(core: EngineCore, prompts: readonly number[][], init: SamplingParamsInit | ((i: number) => SamplingParamsInit)): { tokens: number[][]; steps: number } {
-  const tag = `g${serial++}`;
-  const tokens = prompts.map(() => [] as number[]);
-  prompts.forEach((p, i) =>
-    core.addRequest({
-      reqId: requestId(`${tag}-${i}`),
-      promptTokenIds: p,
-      samplingParams: resolveSamplingParams(typeof init === 'function' ? init(i) : init),
-      eosTokenId: null,
-      arrivalTime: 0,
-    }),
-  );
-  let steps = 0;
-  while (core.hasWork()) {
-    steps++;
-    for (const o of core.step()?.outputs ?? []) tokens[Number(o.reqId.slice(tag.length + 1))]!.push(...o.newTokenIds);
-  }
-  return { tokens, steps };
-}
+const makeCore = await sharedRunnerCores(defaultModelDir(), { maxModelLen: 1024 });
 
 // In-distribution text: the model's own samples from distinct one-token openings.
 const texts = generate(makeCore(null), Array.from({ length: NUM_REQUESTS }, (_, i) => [0, 200 + 37 * i]), (i) => ({ temperature: 0.8, seed: 1000 + i, maxTokens: 240, ignoreEos: true })).tokens;

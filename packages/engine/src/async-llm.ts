@@ -3,7 +3,7 @@ import type { SamplingParams, SamplingParamsInit, SchedulerStats } from '@vllm-t
 import type { Tokenizer } from '@vllm-ts/tokenizer';
 import type { EngineArgs } from './config/engine-args.js';
 import type { ResolvedEngineConfig } from './config/resolved-engine-config.js';
-import { createFrontend } from './frontend/create-frontend.js';
+import { createFrontend, type CreatedFrontend } from './frontend/create-frontend.js';
 import { defaultFrontendDeps } from './frontend/default-frontend-deps.js';
 import type { EngineFrontend } from './frontend/engine-frontend.js';
 import { OutputCollector } from './output/output-collector.js';
@@ -47,11 +47,8 @@ export class AsyncLLM {
   private closing = false;
   private closed = false;
 
-  private constructor(frontend: EngineFrontend, tokenizer: Tokenizer, config: ResolvedEngineConfig, generationDefaults: GenerationDefaults) {
-    this.frontend = frontend;
-    this.tokenizer = tokenizer;
-    this.config = config;
-    this.generationDefaults = generationDefaults;
+  private constructor(created: CreatedFrontend<Tokenizer>) {
+    ({ frontend: this.frontend, tokenizer: this.tokenizer, config: this.config, generationDefaults: this.generationDefaults } = created);
   }
 
   /**
@@ -60,8 +57,7 @@ export class AsyncLLM {
    * @throws InvalidArgumentError `invalid_option`; VllmError `model_not_found`, `unsupported_model`, `model_load_failed`
    */
   static async create(args?: EngineArgs): Promise<AsyncLLM> {
-    const { frontend, tokenizer, config, generationDefaults } = await createFrontend(args, defaultFrontendDeps);
-    return new AsyncLLM(frontend, tokenizer, config, generationDefaults);
+    return new AsyncLLM(await createFrontend(args, defaultFrontendDeps));
   }
 
   /**

@@ -3,7 +3,7 @@ import type { SamplingParams, SamplingParamsInit, SchedulerStats } from '@vllm-t
 import type { Tokenizer } from '@vllm-ts/tokenizer';
 import type { EngineArgs } from './config/engine-args.js';
 import type { ResolvedEngineConfig } from './config/resolved-engine-config.js';
-import { createFrontend } from './frontend/create-frontend.js';
+import { createFrontend, type CreatedFrontend } from './frontend/create-frontend.js';
 import { defaultFrontendDeps } from './frontend/default-frontend-deps.js';
 import type { EngineFrontend } from './frontend/engine-frontend.js';
 import type { IterationStats, OutputKind, PromptInput, RequestOutput } from './output/request-output.js';
@@ -40,11 +40,8 @@ export class LLMEngine {
   private readonly generationDefaults: GenerationDefaults;
   private closed = false;
 
-  private constructor(frontend: EngineFrontend, tokenizer: Tokenizer, config: ResolvedEngineConfig, generationDefaults: GenerationDefaults) {
-    this.frontend = frontend;
-    this.tokenizer = tokenizer;
-    this.config = config;
-    this.generationDefaults = generationDefaults;
+  private constructor(created: CreatedFrontend<Tokenizer>) {
+    ({ frontend: this.frontend, tokenizer: this.tokenizer, config: this.config, generationDefaults: this.generationDefaults } = created);
   }
 
   /**
@@ -53,8 +50,7 @@ export class LLMEngine {
    * @throws InvalidArgumentError `invalid_option`; VllmError `model_not_found`, `unsupported_model`, `model_load_failed`
    */
   static async create(args?: EngineArgs): Promise<LLMEngine> {
-    const { frontend, tokenizer, config, generationDefaults } = await createFrontend(args, defaultFrontendDeps);
-    return new LLMEngine(frontend, tokenizer, config, generationDefaults);
+    return new LLMEngine(await createFrontend(args, defaultFrontendDeps));
   }
 
   /**

@@ -1,12 +1,8 @@
-import { requestId, resolveSamplingParams, type SamplingParamsInit } from '@vllm-ts/core';
 import { MODEL_FIXTURES, modelFixtureDir, modelReference } from '@vllm-ts/fixtures';
 import { describe, expect, it } from 'vitest';
-import { resolveEngineArgs } from '../config/engine-args.js';
-import { buildEngineCore } from '../core/build-engine-core.js';
-import { EngineCore } from '../core/engine-core.js';
-import { createScheduler } from '../core/scheduler-registry.js';
-import { loadModelRunner } from '../runner/model-runner.js';
-import { NgramProposer } from './ngram-proposer.js';
+import type { SamplingParamsInit } from '@vllm-ts/core';
+import type { EngineCore } from '../core/engine-core.js';
+import { generateOnCore, sharedRunnerCores } from '../testing/engine-core-harness.js';
 
 // The engine core driven with this folder's NgramProposer (the runner verifies drafts): greedy tokens
 // must equal the Hugging Face reference and the same run without speculation, token for token.
@@ -16,44 +12,14 @@ interface Reference {
 }
 
 async function coresFor(name: string): Promise<(k: number) => EngineCore> {
-  const dir = modelFixtureDir(name);
-  const settings = resolveEngineArgs({ model: dir, maxModelLen: 640, kvCacheMemoryBytes: 1 << 22, enablePrefixCaching: false });
-  const { runner, info } = await buildEngineCore(settings, dir, { loadRunner: loadModelRunner, createScheduler });
-  return (k) => {
-    const scheduler = createScheduler('v1', {
-      numGpuBlocks: info.numGpuBlocks,
-      numCpuBlocks: 0,
-      blockSize: settings.blockSize,
-      maxNumSeqs: info.maxNumSeqs,
-      maxNumBatchedTokens: info.maxNumBatchedTokens,
-      maxModelLen: info.maxModelLen,
-      enablePrefixCaching: false,
-      enableChunkedPrefill: settings.enableChunkedPrefill,
-      schedulingPolicy: 'fcfs',
-      longPrefillTokenThreshold: 0,
-      preemptionMode: null,
-      schedulerDelayFactor: 0,
-      prefixCachingHashAlgo: settings.prefixCachingHashAlgo,
-      numSpeculativeTokens: k,
-    });
-    const onError = (e: unknown): void => { throw e; };
-    if (k === 0) return new EngineCore(scheduler, runner, { onError });
-    const proposer = new NgramProposer({ numSpeculativeTokens: k, promptLookupMin: 1, promptLookupMax: 3, maxModelLen: info.maxModelLen });
-    return new EngineCore(scheduler, runner, { proposer, onError });
-  };
+  const make = await sharedRunnerCores(modelFixtureDir(name), { maxModelLen: 640, kvCacheMemoryBytes: 1 << 22 });
+  return (k) => make(k === 0 ? null : { numSpeculativeTokens: k, promptLookupMin: 1, promptLookupMax: 3 });
 }
 
-function generate(core: EngineCore, prompts: readonly number[][], init: SamplingParamsInit, tag: string): number[][] {
-  const params = resolveSamplingParams(init);
-  const out = prompts.map(() => [] as number[]);
-  prompts.forEach((p, i) => core.addRequest({ reqId: requestId(`${tag}-${i}`), promptTokenIds: p, samplingParams: params, eosTokenId: null, arrivalTime: 0 }));
-  while (core.hasWork()) {
-    for (const o of core.step()?.outputs ?? []) {
-      expect(o.finishReason).not.toBe('error');
-      out[Number(o.reqId.slice(tag.length + 1))]!.push(...o.newTokenIds);
-    }
-  }
-  return out;
+function generate(core: EngineCore, prompts: readonly number[][], init: SamplingParamsInit, _tag: string): number[][] {
+  const { tokens, finishReasons } = generateOnCore(core, prompts, init);
+  expect(finishReasons).not.toContain('error');
+  return tokens;
 }
 
 const GREEDY = { temperature: 0, maxTokens: 24, ignoreEos: true };
