@@ -80,7 +80,7 @@ const cases: Case[] = [
   { name: 'allowed_token_ids empty', path: C, body: cmpl({ allowed_token_ids: [] }), status: 400, param: 'allowed_token_ids', message: /non-empty array of token ids/ },
   { name: 'allowed_token_ids outside the vocabulary', path: C, body: cmpl({ allowed_token_ids: [97, 259] }), status: 400, param: 'allowed_token_ids', message: /\[259\] in allowed_token_ids contain out-of-vocab token ids\. Vocabulary size: 259/ },
   { name: 'unsupported response_format', path: CHAT, body: chat({ response_format: { type: 'json_object' } }), status: 400, param: 'response_format.type', message: /structured outputs/ },
-  { name: 'unsupported tool_choice', path: CHAT, body: chat({ tool_choice: 'auto', tools: [] }), status: 400, param: 'tool_choice', message: /tool calls/ },
+  { name: 'auto tool_choice without the flags', path: CHAT, body: chat({ tool_choice: 'auto', tools: [] }), status: 400, param: 'tool_choice', message: /^"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set$/ },
   { name: 'unsupported suffix', path: C, body: cmpl({ suffix: 'end' }), status: 400, param: 'suffix', message: /suffix/ },
   { name: 'best_of above n', path: C, body: cmpl({ best_of: 3 }), status: 400, param: 'best_of', message: /best_of must equal n/ },
   { name: 'continue_final_message after a user turn', path: CHAT, body: chat({ continue_final_message: true, add_generation_prompt: false }), status: 400, param: 'messages[0].role', message: /assistant/ },

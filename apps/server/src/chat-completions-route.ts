@@ -10,6 +10,8 @@ import { compileValidator } from './request-validator.js';
 import { resolveMaxTokens, samplingParamsFromRequest } from './sampling-params-from-request.js';
 import type { ServerContext } from './server-context.js';
 import { SseWriter } from './sse-writer.js';
+import { resolveToolParser } from './tool-choice.js';
+import type { StreamingDelta, StreamingToolParser } from './tool-parsers/tool-parser.js';
 import { makeUsage, type Usage } from './usage.js';
 
 interface ChoiceState {
@@ -18,6 +20,8 @@ interface ChoiceState {
   logprobs: ChatLogprobEntry[] | null;
   finishReason: string | null;
   stopReason: number | string | null;
+  /** The tool-call state of a streamed choice whose output is parsed for calls. */
+  stream: StreamingToolParser | null;
 }
 
 /**
@@ -30,13 +34,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, ctx: ServerCo
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = validate(request.body);
     const { engine, modelName } = ctx.acquire(body.model);
-    if (body.tool_choice != null && body.tool_choice !== 'none') {
-      throw new ApiError(
-        'unsupported_parameter',
-        `tool_choice must be "none" or left out (got ${JSON.stringify(body.tool_choice)}): this server does not parse tool calls`,
-        'tool_choice',
-      );
-    }
+    const toolParser = resolveToolParser(body.tools, body.tool_choice, ctx.autoToolParser);
     if (body.top_logprobs != null && body.logprobs !== true) {
       throw new ApiError('invalid_request', 'top_logprobs needs logprobs to be true', 'top_logprobs');
     }
@@ -73,6 +71,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, ctx: ServerCo
       logprobs: topLogprobs === null ? null : [],
       finishReason: null,
       stopReason: null,
+      stream: toolParser !== null && body.stream === true ? toolParser.createStream() : null,
     }));
     let numCachedTokens = 0;
     const controller = ctx.abortOnDisconnect(reply);
@@ -106,6 +105,16 @@ export function registerChatCompletionsRoute(app: FastifyInstance, ctx: ServerCo
       ...(continuousUsage ? { usage: usage() } : {}),
     });
 
+    /** One chunk per delta; the logprobs ride on the first, the finish reason on the last. */
+    const sendDeltas = async (sink: SseWriter, index: number, deltas: StreamingDelta[], lp: ChatLogprobEntry[] | null, c: ChoiceState) => {
+      const done = c.finishReason !== null;
+      if (deltas.length === 0 && (done || (lp !== null && lp.length > 0))) deltas = [{ content: '' }];
+      for (const [k, d] of deltas.entries()) {
+        const delta = 'content' in d ? (d.content === '' ? {} : { content: d.content }) : { tool_calls: [d.toolCall] };
+        await sink.send(chunk(index, delta, k === 0 ? lp : null, k === deltas.length - 1 ? c : null));
+      }
+    };
+
     reply.hijack();
     const sse = stream ? new SseWriter(reply.raw, { 'x-request-id': id }) : null;
     try {
@@ -126,7 +135,15 @@ export function registerChatCompletionsRoute(app: FastifyInstance, ctx: ServerCo
         if (ev.finishReason === 'error') throw new ApiError('internal', `The engine failed request ${id} while generating`);
         c.finishReason = ev.finishReason;
         c.stopReason = ev.stopReason;
-        if (sse && (ev.text !== '' || ev.finishReason !== null || (lp !== null && lp.length > 0))) {
+        if (sse && c.stream !== null) {
+          const deltas = c.stream.push(ev.text);
+          if (ev.finishReason !== null) {
+            deltas.push(...c.stream.finish());
+            // As vLLM's auto tool choice: a choice that made calls ends with "tool_calls".
+            if (c.stream.numToolCalls > 0) c.finishReason = 'tool_calls';
+          }
+          await sendDeltas(sse, ev.index, deltas, lp, c);
+        } else if (sse && (ev.text !== '' || ev.finishReason !== null || (lp !== null && lp.length > 0))) {
           await sse.send(chunk(ev.index, ev.text === '' ? {} : { content: ev.text }, lp, c));
         }
       }
@@ -143,13 +160,25 @@ export function registerChatCompletionsRoute(app: FastifyInstance, ctx: ServerCo
           object: 'chat.completion',
           created,
           model: modelName,
-          choices: choices.map((c, index) => ({
-            index,
-            message: { role: 'assistant', content: c.content },
-            logprobs: c.logprobs === null ? null : { content: c.logprobs },
-            finish_reason: c.finishReason,
-            stop_reason: c.stopReason,
-          })),
+          choices: choices.map((c, index) => {
+            const parsed = toolParser?.extractToolCalls(c.content) ?? null;
+            const called = parsed !== null && parsed.toolCalls.length > 0;
+            const message =
+              parsed === null
+                ? { role: 'assistant', content: c.content }
+                : {
+                    role: 'assistant',
+                    content: parsed.content,
+                    tool_calls: parsed.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.arguments } })),
+                  };
+            return {
+              index,
+              message,
+              logprobs: c.logprobs === null ? null : { content: c.logprobs },
+              finish_reason: called ? 'tool_calls' : c.finishReason,
+              stop_reason: c.stopReason,
+            };
+          }),
           usage: usage(),
         },
         id,

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@vllm-ts/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ApiKeyAuth } from './api-key-auth.js';
 import { registerChatCompletionsRoute } from './chat-completions-route.js';
@@ -7,6 +8,7 @@ import { ApiError, logRequestError, toErrorResponse } from './errors.js';
 import { registerInfoRoutes } from './info-routes.js';
 import { ServerContext, type ServerState } from './server-context.js';
 import { registerTokenizeRoutes } from './tokenize-routes.js';
+import { getToolParser } from './tool-parsers/tool-parser-registry.js';
 import { VllmMetrics } from './vllm-metrics.js';
 
 /** Options of {@link createServer}. */
@@ -27,6 +29,13 @@ export interface ServerOptions {
   enablePromptTokensDetails?: boolean;
   /** Send usage at the end of every stream, whatever `stream_options` says. */
   enableForceIncludeUsage?: boolean;
+  /**
+   * Parse tool calls out of chat output when a request's `tool_choice` is `"auto"` (vLLM's
+   * `--enable-auto-tool-choice`); needs {@link ServerOptions.toolCallParser}.
+   */
+  enableAutoToolChoice?: boolean;
+  /** The tool-call format of the model: `hermes` or `llama3_json` (vLLM's `--tool-call-parser`). */
+  toolCallParser?: string;
   /** Origins browsers may call from (CORS); `*` allows any. Default `['*']`, as vLLM. */
   allowedOrigins?: readonly string[];
   /** A pino-compatible logger; default: silent. */
@@ -60,6 +69,7 @@ export interface VllmServer {
  *
  * @param options the engine and server settings
  * @returns the server, not yet listening
+ * @throws InvalidArgumentError (`invalid_option`) for `enableAutoToolChoice` without `toolCallParser`, or an unknown parser
  * @example
  * ```ts
  * import { AsyncLLM } from '@vllm-ts/engine';
@@ -70,6 +80,10 @@ export interface VllmServer {
  * ```
  */
 export function createServer(options: ServerOptions): VllmServer {
+  const toolParser = options.toolCallParser === undefined ? null : getToolParser(options.toolCallParser);
+  if (options.enableAutoToolChoice === true && toolParser === null) {
+    throw new InvalidArgumentError('invalid_option', 'ServerOptions', 'toolCallParser', 'set when enableAutoToolChoice is true', undefined, '--enable-auto-tool-choice requires --tool-call-parser');
+  }
   const logger = options.logger;
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
@@ -83,7 +97,7 @@ export function createServer(options: ServerOptions): VllmServer {
     disableLogRequests: options.disableLogRequests ?? false,
     enablePromptTokensDetails: options.enablePromptTokensDetails ?? false,
     enableForceIncludeUsage: options.enableForceIncludeUsage ?? false,
-  });
+  }, options.enableAutoToolChoice === true ? toolParser : null);
   const auth = new ApiKeyAuth(options.apiKeys ?? []);
 
   const origins = options.allowedOrigins ?? ['*'];

@@ -121,7 +121,8 @@ export function renderChat(
 
 function toTemplateMessage(m: ChatMessageInput, i: number): ChatTemplateMessage {
   let content: string | null;
-  if (m.content == null) content = null;
+  // vLLM renders a missing assistant content (a message that only calls tools) as "".
+  if (m.content == null) content = m.role === 'assistant' ? '' : null;
   else if (typeof m.content === 'string') content = m.content;
   else {
     const texts = m.content.map((part, j) => {
@@ -139,7 +140,28 @@ function toTemplateMessage(m: ChatMessageInput, i: number): ChatTemplateMessage 
   }
   const out: Record<string, unknown> = { role: m.role, content };
   if (m.name != null) out.name = m.name;
-  if (m.tool_calls != null) out.tool_calls = m.tool_calls;
+  if (m.tool_calls != null) out.tool_calls = m.tool_calls.map((call, j) => withParsedArguments(call, `messages[${i}].tool_calls[${j}]`));
   if (m.tool_call_id != null) out.tool_call_id = m.tool_call_id;
   return out as ChatTemplateMessage;
+}
+
+/**
+ * An assistant tool call with its `arguments` as an object, as chat templates expect (OpenAI sends
+ * them as a JSON string); empty or missing arguments become `{}`, as in vLLM.
+ */
+function withParsedArguments(call: unknown, param: string): unknown {
+  if (typeof call !== 'object' || call === null) return call;
+  const fn = (call as { function?: unknown }).function;
+  if (typeof fn !== 'object' || fn === null) return call;
+  const args = (fn as { arguments?: unknown }).arguments;
+  if (typeof args === 'object' && args !== null) return call;
+  let parsed: unknown = {};
+  if (typeof args === 'string' && args !== '') {
+    try {
+      parsed = JSON.parse(args);
+    } catch {
+      throw new ApiError('invalid_request', `${param}.function.arguments must be a JSON string (got ${JSON.stringify(args.slice(0, 80))})`, `${param}.function.arguments`);
+    }
+  }
+  return { ...call, function: { ...fn, arguments: parsed } };
 }

@@ -81,6 +81,8 @@ export async function runServe(config: ServeConfig): Promise<void> {
     disableLogRequests: config.disableLogRequests,
     enablePromptTokensDetails: config.enablePromptTokensDetails,
     enableForceIncludeUsage: config.enableForceIncludeUsage,
+    enableAutoToolChoice: config.enableAutoToolChoice,
+    ...(config.toolCallParser === undefined ? {} : { toolCallParser: config.toolCallParser }),
     logger,
   });
   let address: string;

@@ -79,14 +79,22 @@ describe('vllm-ts serve flags', () => {
     [['--max-num-seqs', '0'], /expected an integer in \[1,/],
     [['--override-generation-config', '[1]'], /--override-generation-config.*expected a JSON object/],
     [['--override-generation-config', '{temperature'], /expected a JSON object/],
+    [['--tool-call-parser', 'mistral'], /Allowed choices are hermes, llama3_json/],
+    [['--enable-auto-tool-choice'], /--enable-auto-tool-choice requires --tool-call-parser/],
   ])('refuses %j', async (argv, message) => {
     await expect(parse(argv)).rejects.toThrow(message);
+  });
+
+  it('takes --enable-auto-tool-choice with --tool-call-parser, and the parser alone', async () => {
+    expect(await parse(['--enable-auto-tool-choice', '--tool-call-parser', 'hermes'])).toMatchObject({ enableAutoToolChoice: true, toolCallParser: 'hermes' });
+    expect(await parse(['--tool-call-parser', 'llama3_json'])).toMatchObject({ enableAutoToolChoice: false, toolCallParser: 'llama3_json' });
+    expect(await parse([])).toMatchObject({ enableAutoToolChoice: false, toolCallParser: undefined });
   });
 
   it('lists every flag in --help', () => {
     const serve = buildProgram(() => undefined).commands.find((c) => c.name() === 'serve')!;
     const help = serve.helpInformation();
-    for (const flag of ['--host', '--port', '--api-key', '--served-model-name', '--engine-version', '--device', '--dtype', '--load-format', '--max-model-len', '--max-num-seqs', '--max-num-batched-tokens', '--enable-prefix-caching', '--no-enable-prefix-caching', '--enable-chunked-prefill', '--block-size', '--gpu-memory-utilization', '--seed', '--generation-config', '--override-generation-config', '--disable-log-requests']) {
+    for (const flag of ['--host', '--port', '--api-key', '--served-model-name', '--engine-version', '--device', '--dtype', '--load-format', '--max-model-len', '--max-num-seqs', '--max-num-batched-tokens', '--enable-prefix-caching', '--no-enable-prefix-caching', '--enable-chunked-prefill', '--block-size', '--gpu-memory-utilization', '--seed', '--generation-config', '--override-generation-config', '--disable-log-requests', '--enable-auto-tool-choice', '--tool-call-parser']) {
       expect(help).toContain(flag);
     }
   });

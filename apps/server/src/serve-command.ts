@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import type { EngineArgs } from '@vllm-ts/engine';
+import { TOOL_PARSER_NAMES } from './tool-parsers/tool-parser-registry.js';
 import { SERVER_VERSION } from './version.js';
 
 /** Engine options the CLI passes to `AsyncLLM.create` (the camelCase of vLLM's engine args). */
@@ -21,6 +22,10 @@ export interface ServeConfig {
   readonly disableLogStats: boolean;
   readonly enablePromptTokensDetails: boolean;
   readonly enableForceIncludeUsage: boolean;
+  /** Parse tool calls for `tool_choice: "auto"` (needs {@link ServeConfig.toolCallParser}). */
+  readonly enableAutoToolChoice: boolean;
+  /** The tool-call format (`hermes`, `llama3_json`), or undefined. */
+  readonly toolCallParser: string | undefined;
   /** Seconds in-flight requests get to finish on SIGTERM/SIGINT. */
   readonly shutdownTimeout: number;
 }
@@ -126,8 +131,13 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
     .option('--disable-log-stats', 'do not log throughput and queue stats every 10 s')
     .option('--enable-prompt-tokens-details', 'report usage.prompt_tokens_details.cached_tokens')
     .option('--enable-force-include-usage', 'send usage at the end of every stream')
+    .option('--enable-auto-tool-choice', 'parse tool calls out of chat output when tool_choice is "auto" (needs --tool-call-parser)')
+    .addOption(new Option('--tool-call-parser <parser>', 'the model\'s tool-call format').choices(TOOL_PARSER_NAMES))
     .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, time in-flight requests get to finish', nonNegative, 30)
-    .action(async (model: string | undefined, o: Record<string, unknown>) => {
+    .action(async (model: string | undefined, o: Record<string, unknown>, command: Command) => {
+      if (o.enableAutoToolChoice === true && o.toolCallParser === undefined) {
+        command.error('error: --enable-auto-tool-choice requires --tool-call-parser', { code: 'vllm-ts.toolCallParser' });
+      }
       const fromEnv = env.VLLM_API_KEY ? [env.VLLM_API_KEY] : [];
       const served = (o.servedModelName as string[] | undefined) ?? [];
       const engineArgs: Record<string, unknown> = {
@@ -171,6 +181,8 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
         disableLogStats: o.disableLogStats === true,
         enablePromptTokensDetails: o.enablePromptTokensDetails === true,
         enableForceIncludeUsage: o.enableForceIncludeUsage === true,
+        enableAutoToolChoice: o.enableAutoToolChoice === true,
+        toolCallParser: o.toolCallParser as string | undefined,
         shutdownTimeout: o.shutdownTimeout as number,
       });
     });

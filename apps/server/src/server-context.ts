@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { GenerationDefaults, ServerEngine } from './engine-types.js';
 import { ApiError } from './errors.js';
 import { TokenTextCache } from './logprobs-format.js';
+import type { ToolParser } from './tool-parsers/tool-parser.js';
 import type { VllmMetrics } from './vllm-metrics.js';
 
 const NO_DEFAULTS: GenerationDefaults = Object.freeze({ source: 'vllm', params: Object.freeze({}), maxTokensCap: null });
@@ -26,6 +27,7 @@ export class ServerContext {
    * @param metrics the Prometheus metrics
    * @param log the server's logger
    * @param flags behaviour switches
+   * @param autoToolParser the parser `tool_choice: "auto"` uses (`--enable-auto-tool-choice --tool-call-parser`), or null
    */
   constructor(
     public servedModelNames: readonly string[],
@@ -37,6 +39,7 @@ export class ServerContext {
       readonly enablePromptTokensDetails: boolean;
       readonly enableForceIncludeUsage: boolean;
     },
+    readonly autoToolParser: ToolParser | null = null,
   ) {}
 
   /**

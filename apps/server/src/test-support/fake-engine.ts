@@ -73,6 +73,14 @@ export interface FakeEngineOptions {
   stepMs?: number;
   /** What `getGenerationDefaults()` reports (absent: the method is absent, as on engines without it). */
   generationDefaults?: GenerationDefaults;
+  /**
+   * Scripted output: given the prompt text (specials kept), the exact text to generate, or null
+   * for the alphabet. It comes out `scriptChunkChars` characters a step (one token per UTF-8 byte),
+   * ending with `stop` (or `length` once `maxTokens` tokens are out).
+   */
+  script?: (promptText: string) => string | null;
+  /** Characters per step of a scripted output (default 3). */
+  scriptChunkChars?: number;
 }
 
 /** The deterministic engine; see the file comment. */
@@ -84,6 +92,8 @@ export class FakeEngine implements ServerEngine {
   #closed = false;
   #stats: SchedulerStats = stats(0, 0);
   readonly #stepMs: number;
+  readonly #script: ((promptText: string) => string | null) | null;
+  readonly #scriptChunk: number;
   /** Present when constructed with `generationDefaults`. */
   getGenerationDefaults?: () => GenerationDefaults;
   /** Params of every request, in arrival order. */
@@ -103,6 +113,8 @@ export class FakeEngine implements ServerEngine {
       vocabSize: this.tokenizer.vocabSize,
     };
     this.#stepMs = options.stepMs ?? 0;
+    this.#script = options.script ?? null;
+    this.#scriptChunk = options.scriptChunkChars ?? 3;
     const defaults = options.generationDefaults;
     if (defaults !== undefined) this.getGenerationDefaults = () => defaults;
   }
@@ -118,6 +130,7 @@ export class FakeEngine implements ServerEngine {
     const onAbort = () => void this.abort(requestId);
     options.signal?.addEventListener('abort', onAbort);
     const seqs = Array.from({ length: params.n }, (_, i) => ({ text: '', ids: [] as number[], done: false, rng: seed(params.seed, ids, i) }));
+    const scripted = this.#script?.(this.tokenizer.decode(ids, { skipSpecialTokens: false })) ?? null;
     let first = true;
     try {
       while (!live.aborted && seqs.some((s) => !s.done)) {
@@ -126,6 +139,16 @@ export class FakeEngine implements ServerEngine {
         const outputs = [];
         for (const [index, s] of seqs.entries()) {
           if (s.done) continue;
+          if (scripted !== null) {
+            const chars = Array.from(scripted.slice(s.text.length)).slice(0, this.#scriptChunk).join('');
+            const tokenIds = [...new TextEncoder().encode(chars)];
+            s.text += chars;
+            s.ids.push(...tokenIds);
+            const finishReason: 'stop' | 'length' | null = s.ids.length >= (params.maxTokens ?? 16) && s.text.length < scripted.length ? 'length' : s.text.length >= scripted.length ? 'stop' : null;
+            s.done = finishReason !== null;
+            outputs.push({ index, text: chars, tokenIds, cumulativeLogprob: null, logprobs: null, finishReason, stopReason: null });
+            continue;
+          }
           const r = params.isGreedy ? (ids.length + s.ids.length) % ALPHABET.length : Math.floor(s.rng() * ALPHABET.length);
           const id = ALPHABET.charCodeAt(r);
           s.ids.push(id);
