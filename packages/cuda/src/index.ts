@@ -66,4 +66,4 @@ export type {
   LlamaForwardOptions,
   LlamaStep,
   LlamaStepShape,
-} from './llama-forward.js';
+} from './llama-types.js';

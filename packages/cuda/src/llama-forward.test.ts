@@ -4,7 +4,7 @@ import { modelFixtureDir, modelReference, readLogits } from '@vllm-ts/fixtures';
 import { describe, expect, it } from 'vitest';
 import { argmaxReference } from './reference/sampling.js';
 import { LlamaForward } from './llama-forward.js';
-import type { LlamaConfig, LlamaHostWeights } from './llama-forward.js';
+import type { LlamaConfig, LlamaHostWeights } from './llama-types.js';
 import { cudaAvailable, gpuSuite } from './testing/gpu.js';
 import { relativeError } from './testing/random.js';
 import { readSafetensors } from './testing/safetensors.js';

@@ -11,105 +11,11 @@ import { computeRopeCosSinCache } from './rope-cache.js';
 import type { RopeScaling } from './rope-cache.js';
 import type { CudaStream } from './stream.js';
 import { fillRandom } from './internal/fill-random.js';
+import { concatRows, has, inputLayout, type InputLayout } from './internal/llama-host.js';
+import type { LlamaConfig, LlamaForwardOptions, LlamaHostWeights, LlamaStep, LlamaStepShape } from './llama-types.js';
 import { getBinding } from './binding.js';
 import { allocPinned } from './device.js';
 import { streamHandle } from './stream.js';
-
-/** The shape of a Llama-family decoder (Llama 2/3, Mistral, Qwen3 with `qkNorm`). */
-export interface LlamaConfig {
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly vocabSize: number;
-  readonly rmsNormEps: number;
-  readonly ropeTheta: number;
-  readonly ropeScaling?: RopeScaling;
-  readonly maxPosition: number;
-  /** Qwen3: RMSNorm over each head of q and k before RoPE. */
-  readonly qkNorm?: boolean;
-  /** Biases on the q, k and v projections (Qwen2; Llama with `attention_bias`). */
-  readonly qkvBias?: boolean;
-  /** A bias on the output projection (Llama with `attention_bias`). */
-  readonly oBias?: boolean;
-}
-
-/** One decoder layer's weights, PyTorch Linear layout ([out, in]), row-major host data. */
-export interface LlamaLayerWeights {
-  readonly inputLayernorm: HostData;
-  readonly qProj: HostData;
-  readonly kProj: HostData;
-  readonly vProj: HostData;
-  readonly oProj: HostData;
-  readonly postAttentionLayernorm: HostData;
-  readonly gateProj: HostData;
-  readonly upProj: HostData;
-  readonly downProj: HostData;
-  readonly qNorm?: HostData;
-  readonly kNorm?: HostData;
-  /** Present when the config has `qkvBias`. */
-  readonly qBias?: HostData;
-  readonly kBias?: HostData;
-  readonly vBias?: HostData;
-  /** Present when the config has `oBias`. */
-  readonly oBias?: HostData;
-}
-
-/**
- * All weights as host arrays: float values, or raw 16-bit patterns (Uint16Array) of the model dtype.
- * Fields may be getters that read their tensor on access: each is read once, when uploaded.
- */
-export interface LlamaHostWeights {
-  readonly embedTokens: HostData;
-  readonly layers: readonly LlamaLayerWeights[];
-  readonly norm: HostData;
-  /** Absent when tied to embedTokens. */
-  readonly lmHead?: HostData;
-}
-
-/** Capacity of a {@link LlamaForward}. */
-export interface LlamaForwardOptions {
-  readonly dtype: FloatDType;
-  /** Most tokens one step may schedule. */
-  readonly maxNumTokens: number;
-  /** Most sequences one step may hold. */
-  readonly maxNumSeqs: number;
-  /** Most logits rows one step computes (default `maxNumSeqs`; more with draft tokens). */
-  readonly maxNumLogits?: number;
-  /** KV blocks to allocate now; 0 or absent: call {@link LlamaForward.allocateKvCache} later. */
-  readonly numBlocks?: number;
-  readonly blockSize: number;
-  /** Block-table width: the longest sequence is maxBlocksPerSeq * blockSize tokens. */
-  readonly maxBlocksPerSeq: number;
-}
-
-/** One step's inputs, flat as the model runner prepares them. */
-export interface LlamaStep {
-  readonly tokenIds: Int32Array;
-  readonly positions: Int32Array;
-  readonly slotMapping: Int32Array;
-  /** Shape `[numSeqs * maxBlocksPerSeq]`, row-major. */
-  readonly blockTables: Int32Array;
-  readonly seqLens: Int32Array;
-  /** Shape `[numSeqs + 1]`. */
-  readonly queryStartLoc: Int32Array;
-  /** Rows (token indices) whose logits are wanted, one per sampled sequence. */
-  readonly logitsIndices: Int32Array;
-}
-
-/** What {@link LlamaForward.run} needs to know about the step the inputs hold (fixed inside a CUDA graph). */
-export interface LlamaStepShape {
-  readonly numTokens: number;
-  readonly numSeqs: number;
-  readonly numLogits: number;
-  readonly maxQueryLen: number;
-  /** Bound on seqLens; the decode grid is sized from it. */
-  readonly maxSeqLen: number;
-  /** Every sequence has exactly one new token: the split-K decode kernel runs. */
-  readonly isDecode: boolean;
-}
 
 interface LayerOnDevice {
   inputLayernorm: DeviceTensor;
@@ -124,48 +30,6 @@ interface LayerOnDevice {
   oBias: DeviceTensor | null;
   keyCache: DeviceTensor | null;
   valueCache: DeviceTensor | null;
-}
-
-function concatRows(parts: readonly HostData[]): HostData {
-  const raw = parts.every((p) => p instanceof Uint16Array);
-  if (!raw && parts.some((p) => p instanceof Uint16Array)) invalidMix();
-  const out = raw ? new Uint16Array(parts.reduce((a, p) => a + p.length, 0)) : new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p as ArrayLike<number>, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/**
- * Whether an optional weight is given, without reading it: host weights may be getters that load
- * their tensor on access (a streaming loader), and each access would load it again.
- */
-function has(obj: object, key: string): boolean {
-  const d = Object.getOwnPropertyDescriptor(obj, key);
-  return d !== undefined && (d.get !== undefined || d.value !== undefined);
-}
-
-function invalidMix(): never {
-  throw new InvalidArgumentError('invalid_weights', 'LlamaForward', 'weights', 'all raw 16-bit or all float values', 'a mix');
-}
-
-interface InputLayout {
-  readonly offsets: Record<'seqLens' | 'queryStartLoc' | 'logitsIndices' | 'tokenIds' | 'positions' | 'slotMapping' | 'blockTables', number>;
-  readonly total: number;
-}
-
-/** Offsets of the step inputs in their shared buffer; block tables last, so a step copies a prefix. */
-function inputLayout(T: number, S: number, L: number, W: number): InputLayout {
-  const sizes = { seqLens: S, queryStartLoc: S + 1, logitsIndices: L, tokenIds: T, positions: T, slotMapping: T, blockTables: S * W };
-  const offsets = {} as Record<keyof typeof sizes, number>;
-  let total = 0;
-  for (const [k, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
-    offsets[k] = total;
-    total += n;
-  }
-  return { offsets, total };
 }
 
 /**
