@@ -15,7 +15,11 @@ const SCRIPTS: Record<string, string> = {
   plain: 'It is sunny.',
   llama: '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}; {"name": "get_time", "parameters": {"tz": "UTC"}}',
   'llama-text': 'No tool is needed: {it} is fine.',
+  late: 'Checking.<tool_call>{"arguments": {"city": "Paris"}, "name": "get_weather"}</tool_call> ok',
+  quoted: '<tool_call>{"name": "get_weather", "arguments": "{\\"city\\": \\"S\\u00e3o Paulo\\"}"}</tool_call>',
+  'llama-late': '{"parameters": {"city": "Paris"}, "name": "get_weather"}',
 };
+const WEATHER_ARGS = '{"city": "Paris", "unit": "celsius"}';
 
 /** The reply scripted for the prompt's last user message. */
 function script(prompt: string): string | null {
@@ -36,8 +40,8 @@ interface Served {
   client: OpenAI;
 }
 
-async function serve(options: { enableAutoToolChoice?: boolean; toolCallParser?: string }): Promise<Served> {
-  const server = createServer({ engine: new FakeEngine({ script, scriptChunkChars: 4 }), ...options });
+async function serve(options: { enableAutoToolChoice?: boolean; toolCallParser?: string }, scriptChunkChars = 4): Promise<Served> {
+  const server = createServer({ engine: new FakeEngine({ script, scriptChunkChars }), ...options });
   const base = await server.listen({ port: 0 });
   return { server, base, client: new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 }) };
 }
@@ -71,6 +75,28 @@ async function sse(s: Served, body: unknown): Promise<any[]> {
 
 const ID = expect.stringMatching(/^chatcmpl-tool-[0-9a-f]{32}$/);
 
+/**
+ * A streamed choice 0 reassembled as a client would, checking on the way that each call's head
+ * (id, type, name) comes before its fragments and that heads are numbered 0, 1, ... in order.
+ */
+function reassemble(events: any[]): { content: string; calls: { id: string; name: string; arguments: string }[] } {
+  let content = '';
+  const calls: { id: string; name: string; arguments: string }[] = [];
+  for (const e of events) {
+    const delta = e.choices[0].delta;
+    content += delta.content ?? '';
+    for (const t of delta.tool_calls ?? []) {
+      if (t.id !== undefined) {
+        expect([t.index, t.type, typeof t.function.name]).toEqual([calls.length, 'function', 'string']);
+        calls.push({ id: t.id, name: t.function.name, arguments: '' });
+      }
+      expect(calls[t.index]).toBeDefined();
+      calls[t.index]!.arguments += t.function.arguments;
+    }
+  }
+  return { content, calls };
+}
+
 describe('hermes, non-streaming', () => {
   it('returns the text before the call as content and the call in tool_calls', async () => {
     const r = await post(hermes, ask('one'));
@@ -78,7 +104,7 @@ describe('hermes, non-streaming', () => {
     expect(r.body.choices).toEqual([
       {
         index: 0,
-        message: { role: 'assistant', content: 'Let me check.\n', tool_calls: [{ id: ID, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }] },
+        message: { role: 'assistant', content: 'Let me check.\n', tool_calls: [{ id: ID, type: 'function', function: { name: 'get_weather', arguments: WEATHER_ARGS } }] },
         logprobs: null,
         finish_reason: 'tool_calls',
         stop_reason: null,
@@ -102,6 +128,13 @@ describe('hermes, non-streaming', () => {
     const r = await post(hermes, ask('malformed'));
     expect(r.body.choices[0].message).toEqual({ role: 'assistant', content: SCRIPTS.malformed, tool_calls: [] });
     expect(r.body.choices[0].finish_reason).toBe('stop');
+  });
+
+  it('returns the arguments as the model wrote them, whatever the key order; a string value decoded', async () => {
+    const late = await post(hermes, ask('late'));
+    expect(late.body.choices[0].message).toEqual({ role: 'assistant', content: 'Checking. ok', tool_calls: [{ id: ID, type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] });
+    const quoted = await post(hermes, ask('quoted'));
+    expect(quoted.body.choices[0].message.tool_calls[0].function.arguments).toBe('{"city": "São Paulo"}');
   });
 
   it('leaves the output alone with tool_choice "none", or without tools', async () => {
@@ -130,9 +163,11 @@ describe('hermes, non-streaming', () => {
 });
 
 describe('hermes, streaming', () => {
-  it('streams content, then each call as a head (id, type, name) and an arguments chunk', async () => {
+  it('streams content, then the head as soon as the name is out, then the arguments as they are generated', async () => {
     const events = await sse(hermes, ask('one'));
     const deltas = events.map((e) => [e.choices[0].delta, e.choices[0].finish_reason]);
+    const args = (a: string, finish: string | null = null) => [{ tool_calls: [{ index: 0, function: { arguments: a } }] }, finish];
+    // 4 characters a step: the step that ends the name releases the head, and each step its new argument text.
     expect(deltas).toEqual([
       [{ role: 'assistant', content: '' }, null],
       [{ content: 'Let ' }, null],
@@ -140,7 +175,17 @@ describe('hermes, streaming', () => {
       [{ content: 'heck' }, null],
       [{ content: '.\n' }, null],
       [{ tool_calls: [{ index: 0, id: ID, type: 'function', function: { name: 'get_weather', arguments: '' } }] }, null],
-      [{ tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris","unit":"celsius"}' } }] }, 'tool_calls'],
+      args('{'),
+      args('"cit'),
+      args('y": '),
+      args('"Par'),
+      args('is",'),
+      args(' "un'),
+      args('it":'),
+      args(' "ce'),
+      args('lsiu'),
+      args('s"}'),
+      [{}, 'tool_calls'],
     ]);
     expect(events.every((e) => e.choices[0].stop_reason === null)).toBe(true);
   });
@@ -153,37 +198,58 @@ describe('hermes, streaming', () => {
     for (const i of [0, 1]) {
       const mine = events.filter((e) => e.choices[0].index === i);
       expect(mine.map((e) => e.choices[0].delta.content ?? '').join('')).toBe('Let me check.\n');
+      expect(mine.flatMap((e) => e.choices[0].delta.tool_calls ?? []).map((t: any) => t.function.arguments).join('')).toBe(WEATHER_ARGS);
       expect(mine.at(-1).choices[0].finish_reason).toBe('tool_calls');
     }
   });
 
-  it('a malformed block streams as content and ends with stop', async () => {
+  it('a block that breaks after its name was streamed cannot be taken back: the call keeps what was sent, no markup leaks', async () => {
     const events = await sse(hermes, ask('malformed'));
-    expect(events.map((e) => e.choices[0].delta.content ?? '').join('')).toBe(SCRIPTS.malformed);
-    expect(events.some((e) => e.choices[0].delta.tool_calls !== undefined)).toBe(false);
-    expect(events.at(-1).choices[0].finish_reason).toBe('stop');
+    const { content, calls } = reassemble(events);
+    expect(content).toBe('');
+    expect(calls).toEqual([{ id: ID, name: 'get_weather', arguments: '{"city": ' }]);
+    expect(events.at(-1).choices[0].finish_reason).toBe('tool_calls');
   });
 
-  it('the openai client reassembles several streamed calls', async () => {
-    const stream = await hermes.client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'two' }], tools: TOOLS, stream: true });
-    const calls: { id: string; name: string; arguments: string }[] = [];
-    let content = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      const c = chunk.choices[0]!;
-      content += c.delta.content ?? '';
-      for (const t of c.delta.tool_calls ?? []) {
-        if (t.id !== undefined) calls[t.index] = { id: t.id, name: t.function!.name!, arguments: '' };
-        calls[t.index]!.arguments += t.function?.arguments ?? '';
-      }
-      finish = c.finish_reason ?? finish;
+  it("the openai client's stream helper accumulates the tool_calls of the non-streamed reply", async () => {
+    for (const user of ['one', 'two', 'late', 'quoted']) {
+      const whole = await hermes.client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: user }], tools: TOOLS });
+      const fragments: string[] = [];
+      const stream = hermes.client.chat.completions.stream({ model: 'fake-model', messages: [{ role: 'user', content: user }], tools: TOOLS });
+      stream.on('tool_calls.function.arguments.delta', (e) => fragments.push(e.arguments_delta));
+      const final = await stream.finalChatCompletion();
+      const calls = (m: typeof whole.choices[0]['message']) => m.tool_calls!.map((t) => (t.type === 'function' ? [t.function.name, t.function.arguments] : null));
+      expect(calls(final.choices[0]!.message)).toEqual(calls(whole.choices[0]!.message));
+      expect(final.choices[0]!.message.content ?? '').toBe(whole.choices[0]!.message.content ?? '');
+      expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+      // Arguments after the name come in several fragments; before it (late) or as a string (quoted), at once.
+      if (user === 'one' || user === 'two') expect(fragments.filter((f) => f !== '').length).toBeGreaterThan(2 * calls(whole.choices[0]!.message).length);
     }
-    expect(content).toBe('');
-    expect(calls).toEqual([
-      { id: ID, name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
-      { id: ID, name: 'get_time', arguments: '{"tz":"Europe/Paris"}' },
-    ]);
-    expect(finish).toBe('tool_calls');
+  });
+});
+
+describe('streamed and whole replies agree, however the output is split into steps', () => {
+  const cases: [string, string[]][] = [
+    ['hermes', ['one', 'two', 'plain', 'late', 'quoted']],
+    ['llama3_json', ['llama', 'llama-text', 'llama-late']],
+  ];
+  it.each(cases)('%s', async (parser, users) => {
+    for (const chunk of [1, 2, 3, 5, 8, 13]) {
+      const s = await serve({ enableAutoToolChoice: true, toolCallParser: parser }, chunk);
+      try {
+        for (const user of users) {
+          const message = (await post(s, ask(user))).body.choices[0].message;
+          const events = await sse(s, ask(user));
+          const got = reassemble(events);
+          expect({ content: got.content, calls: got.calls.map((c) => ({ name: c.name, arguments: c.arguments })) }).toEqual({
+            content: message.content ?? '',
+            calls: message.tool_calls.map((t: any) => ({ name: t.function.name, arguments: t.function.arguments })),
+          });
+        }
+      } finally {
+        await s.server.close({ drainTimeoutMs: 1000 });
+      }
+    }
   });
 });
 
@@ -192,22 +258,27 @@ describe('llama3_json', () => {
     const r = await llama.client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'llama' }], tools: TOOLS, tool_choice: 'auto' });
     expect(r.choices[0]!.message.content).toBeNull();
     expect(r.choices[0]!.message.tool_calls).toEqual([
-      { id: ID, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-      { id: ID, type: 'function', function: { name: 'get_time', arguments: '{"tz":"UTC"}' } },
+      { id: ID, type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } },
+      { id: ID, type: 'function', function: { name: 'get_time', arguments: '{"tz": "UTC"}' } },
     ]);
     expect(r.choices[0]!.finish_reason).toBe('tool_calls');
   });
 
   it('streams the calls, and nothing of the <|python_tag|> or the JSON as content', async () => {
     const events = await sse(llama, ask('llama'));
-    expect(events.map((e) => e.choices[0].delta)).toEqual([
-      { role: 'assistant', content: '' },
-      { tool_calls: [{ index: 0, id: ID, type: 'function', function: { name: 'get_weather', arguments: '' } }] },
-      { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] },
-      { tool_calls: [{ index: 1, id: ID, type: 'function', function: { name: 'get_time', arguments: '' } }] },
-      { tool_calls: [{ index: 1, function: { arguments: '{"tz":"UTC"}' } }] },
+    expect(events[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(events.slice(1).some((e) => e.choices[0].delta.content !== undefined)).toBe(false);
+    const kinds = events
+      .slice(1)
+      .map((e) => (e.choices[0].delta.tool_calls ?? []).map((t: any) => `${t.index}${t.id === undefined ? 'a' : 'n'}`).join(''))
+      .join(' ');
+    expect(kinds).toMatch(/^0n( 0a)+ 1n( 1a)+ ?$/);
+    expect(reassemble(events).calls).toEqual([
+      { id: ID, name: 'get_weather', arguments: '{"city": "Paris"}' },
+      { id: ID, name: 'get_time', arguments: '{"tz": "UTC"}' },
     ]);
-    expect(events.map((e) => e.choices[0].finish_reason)).toEqual([null, null, null, null, 'tool_calls']);
+    expect(events.at(-1).choices[0].finish_reason).toBe('tool_calls');
+    expect(events.slice(0, -1).every((e) => e.choices[0].finish_reason === null)).toBe(true);
   });
 
   it('passes text that is not a call through, both ways', async () => {

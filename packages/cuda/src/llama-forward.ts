@@ -8,7 +8,6 @@ import { gemm } from './ops/gemm.js';
 import { embedding, fusedAddRmsNorm, rmsNorm, siluAndMul } from './ops/layers.js';
 import { rotaryEmbeddingWithKvCache } from './ops/rotary.js';
 import { computeRopeCosSinCache } from './rope-cache.js';
-import type { RopeScaling } from './rope-cache.js';
 import type { CudaStream } from './stream.js';
 import { fillRandom } from './internal/fill-random.js';
 import { concatRows, has, inputLayout, type InputLayout } from './internal/llama-host.js';

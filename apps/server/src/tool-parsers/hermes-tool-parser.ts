@@ -1,10 +1,8 @@
 import {
+  StreamedCall,
+  extractByStreaming,
   partialMarkerLength,
-  toolCallDeltas,
-  toolCallFromJson,
-  tryParseJson,
   type ExtractedToolCalls,
-  type ParsedToolCall,
   type StreamingDelta,
   type StreamingToolParser,
   type ToolParser,
@@ -13,44 +11,40 @@ import {
 const OPEN = '<tool_call>';
 const CLOSE = '</tool_call>';
 
-const parseBlock = (body: string): ParsedToolCall | null => toolCallFromJson(tryParseJson(body.trim()));
+const isSpace = (c: string | undefined) => c === ' ' || c === '\n' || c === '\t' || c === '\r';
 
 /**
  * vLLM's `hermes` parser (Hermes 2 Pro, Qwen2.5, Qwen3): calls are
- * `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` blocks, any number of them; a block left
- * open at the end of the output still counts when its JSON is whole. Content is the text outside the
- * blocks (after the first block, only stretches that are not all whitespace). One malformed block
- * makes the whole output content, as in vLLM.
+ * `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` blocks, any number of them. A block is
+ * read as one JSON object (so a `</tool_call>` inside a string does not end it) and ends at its
+ * `</tool_call>` or at the end of the output; text between the object and the `</tool_call>` is
+ * dropped. Content is the text outside the blocks (after the first block, only stretches that are
+ * not all whitespace). Whole-output parse: any broken block makes the whole output content, as in
+ * vLLM. Streaming: see {@link HermesStream}.
  */
 export const hermesToolParser: ToolParser = {
   name: 'hermes',
-  extractToolCalls(text: string): ExtractedToolCalls {
-    const first = text.indexOf(OPEN);
-    if (first < 0) return { content: text, toolCalls: [] };
-    const toolCalls: ParsedToolCall[] = [];
-    let content = text.slice(0, first);
-    let pos = first;
-    while (pos < text.length) {
-      const open = text.indexOf(OPEN, pos);
-      const between = text.slice(pos, open < 0 ? text.length : open);
-      if (pos > first && between.trim() !== '') content += between;
-      if (open < 0) break;
-      const close = text.indexOf(CLOSE, open + OPEN.length);
-      const call = parseBlock(text.slice(open + OPEN.length, close < 0 ? text.length : close));
-      if (call === null) return { content: text, toolCalls: [] };
-      toolCalls.push(call);
-      pos = close < 0 ? text.length : close + CLOSE.length;
-    }
-    return { content: content === '' ? null : content, toolCalls };
-  },
+  extractToolCalls: (text: string): ExtractedToolCalls => extractByStreaming(new HermesStream(), text),
   createStream: () => new HermesStream(),
 };
 
-/** Streaming state of {@link hermesToolParser}: text is released unless it may be markup. */
+/**
+ * Streaming state of {@link hermesToolParser}. Text outside blocks is released unless it may be the
+ * start of `<tool_call>`; in a block, the call's head goes out once its name is read and its
+ * arguments as they are read. A broken block (bad JSON, no string `name`, cut off by the end of the
+ * output): before any call has been released, it and all the rest of the output are content; once
+ * a call has been released, it cannot be taken back: the broken block is dropped up to its
+ * `</tool_call>` (a call whose head went out keeps the arguments released so far).
+ */
 class HermesStream implements StreamingToolParser {
   numToolCalls = 0;
+  malformed = false;
+  #mode: 'text' | 'open' | 'call' | 'close' | 'skip' | 'raw' = 'text';
+  /** Text not read yet. */
   #buf = '';
-  #inBlock = false;
+  /** The current block from its `<tool_call>`, kept while it may still turn out to be content. */
+  #held = '';
+  #call: StreamedCall | null = null;
   /** Whitespace after a block, released only if its stretch turns out to hold other text. */
   #pending = '';
   /** Whether the current stretch of text (since the last block) is being released. */
@@ -59,49 +53,103 @@ class HermesStream implements StreamingToolParser {
   push(text: string): StreamingDelta[] {
     this.#buf += text;
     const out: StreamingDelta[] = [];
-    for (;;) {
-      if (this.#inBlock) {
-        const close = this.#buf.indexOf(CLOSE);
-        if (close < 0) break;
-        this.#endBlock(this.#buf.slice(0, close), CLOSE, out);
-        this.#buf = this.#buf.slice(close + CLOSE.length);
-        continue;
-      }
-      const open = this.#buf.indexOf(OPEN);
-      if (open >= 0) {
-        this.#text(this.#buf.slice(0, open), out);
-        this.#buf = this.#buf.slice(open + OPEN.length);
-        this.#inBlock = true;
-        this.#pending = '';
-        continue;
-      }
-      const keep = partialMarkerLength(this.#buf, OPEN);
-      this.#text(this.#buf.slice(0, this.#buf.length - keep), out);
-      this.#buf = this.#buf.slice(this.#buf.length - keep);
-      break;
-    }
+    while (this.#step(out));
     return out;
   }
 
   finish(): StreamingDelta[] {
     const out: StreamingDelta[] = [];
-    if (this.#inBlock) this.#endBlock(this.#buf, '', out);
-    else this.#text(this.#buf, out);
+    if (this.#mode === 'text') this.#text(this.#buf, out);
+    else if (this.#mode === 'raw' && this.#buf !== '') out.push({ content: this.#buf });
+    else if (this.#mode === 'open' || (this.#mode === 'call' && this.#call!.reader.state === 'open')) this.#broken(out);
     this.#buf = '';
-    this.#inBlock = false;
     return out;
   }
 
-  #endBlock(body: string, close: string, out: StreamingDelta[]): void {
-    this.#inBlock = false;
-    const call = parseBlock(body);
-    if (call === null) {
-      // Malformed: the block is text, as vLLM returns it.
-      this.#live = true;
-      this.#text(`${OPEN}${body}${close}`, out);
-      return;
+  /** One move of the state machine; false when it needs more text. */
+  #step(out: StreamingDelta[]): boolean {
+    const buf = this.#buf;
+    switch (this.#mode) {
+      case 'text': {
+        const open = buf.indexOf(OPEN);
+        const end = open >= 0 ? open : buf.length - partialMarkerLength(buf, OPEN);
+        this.#text(buf.slice(0, end), out);
+        this.#buf = buf.slice(end);
+        if (open < 0) return false;
+        this.#buf = buf.slice(open + OPEN.length);
+        this.#held = OPEN;
+        this.#mode = 'open';
+        return true;
+      }
+      case 'open': {
+        let i = 0;
+        while (isSpace(buf[i])) i++;
+        this.#held += buf.slice(0, i);
+        this.#buf = buf.slice(i);
+        if (i === buf.length) return false;
+        if (buf[i] !== '{') return this.#broken(out);
+        this.#call = new StreamedCall(this.numToolCalls);
+        this.#mode = 'call';
+        return true;
+      }
+      case 'call': {
+        const call = this.#call!;
+        const used = call.feed(buf, out);
+        if (call.headSent) this.numToolCalls = call.index + 1;
+        this.#held += buf.slice(0, used);
+        this.#buf = buf.slice(used);
+        if (call.reader.state === 'open') return false;
+        if (call.reader.state === 'error') return this.#broken(out);
+        this.#mode = 'close';
+        return true;
+      }
+      case 'close': {
+        let i = 0;
+        while (isSpace(buf[i])) i++;
+        if (buf.startsWith(CLOSE, i)) {
+          this.#endBlock(buf.slice(i + CLOSE.length));
+          return true;
+        }
+        if (CLOSE.startsWith(buf.slice(i))) return false;
+        this.malformed = true;
+        this.#mode = 'skip';
+        return true;
+      }
+      case 'skip': {
+        const close = buf.indexOf(CLOSE);
+        if (close >= 0) {
+          this.#endBlock(buf.slice(close + CLOSE.length));
+          return true;
+        }
+        this.#buf = buf.slice(buf.length - partialMarkerLength(buf, CLOSE));
+        return false;
+      }
+      case 'raw':
+        if (buf !== '') out.push({ content: buf });
+        this.#buf = '';
+        return false;
     }
-    out.push(...toolCallDeltas(this.numToolCalls++, call));
+  }
+
+  /** The current block broke: see the class comment. Returns true (the machine goes on). */
+  #broken(out: StreamingDelta[]): boolean {
+    this.malformed = true;
+    if (this.numToolCalls > 0) {
+      this.#mode = 'skip';
+      return true;
+    }
+    this.#live = true;
+    this.#text(this.#held, out);
+    this.#held = '';
+    this.#mode = 'raw';
+    return true;
+  }
+
+  #endBlock(rest: string): void {
+    this.#buf = rest;
+    this.#mode = 'text';
+    this.#call = null;
+    this.#held = '';
     this.#live = false;
     this.#pending = '';
   }

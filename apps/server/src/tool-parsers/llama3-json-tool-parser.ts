@@ -1,11 +1,8 @@
-import { JsonObjectScanner, jsonObjectEnd } from './json-object-scanner.js';
 import {
+  StreamedCall,
+  extractByStreaming,
   partialMarkerLength,
-  toolCallDeltas,
-  toolCallFromJson,
-  tryParseJson,
   type ExtractedToolCalls,
-  type ParsedToolCall,
   type StreamingDelta,
   type StreamingToolParser,
   type ToolParser,
@@ -26,51 +23,33 @@ function callsStart(text: string): number {
 /**
  * vLLM's `llama3_json` parser (Llama 3.1/3.2 JSON tool calling): the whole output is
  * `{"name": ..., "parameters": {...}}` (or `"arguments"`), possibly after `<|python_tag|>`,
- * possibly several separated by `;`. Anything else, or any malformed object, makes the whole
- * output content, as in vLLM.
+ * possibly several separated by `;`. Whole-output parse: anything else, or any broken object, makes
+ * the whole output content, as in vLLM. Streaming: see {@link Llama3JsonStream}.
  */
 export const llama3JsonToolParser: ToolParser = {
   name: 'llama3_json',
-  extractToolCalls(text: string): ExtractedToolCalls {
-    const notCalls = { content: text, toolCalls: [] };
-    let pos = callsStart(text);
-    if (pos < 0) return notCalls;
-    const toolCalls: ParsedToolCall[] = [];
-    for (;;) {
-      while (isSpace(text[pos])) pos++;
-      if (pos >= text.length) break;
-      if (toolCalls.length > 0) {
-        if (text[pos] !== ';') return notCalls;
-        pos++;
-        while (isSpace(text[pos])) pos++;
-        if (pos >= text.length) break;
-      }
-      if (text[pos] !== '{') return notCalls;
-      const end = jsonObjectEnd(text, pos);
-      const call = end < 0 ? null : toolCallFromJson(tryParseJson(text.slice(pos, end)));
-      if (call === null) return notCalls;
-      toolCalls.push(call);
-      pos = end;
-    }
-    return toolCalls.length === 0 ? notCalls : { content: null, toolCalls };
-  },
+  extractToolCalls: (text: string): ExtractedToolCalls => extractByStreaming(new Llama3JsonStream(), text),
   createStream: () => new Llama3JsonStream(),
 };
 
 /**
  * Streaming state of {@link llama3JsonToolParser}. Modes: `start` holds text until it is clear
- * whether the output is calls; `text` passes text through; `calls` releases each call once its
- * object closes; on a malformed object, the text not yet released as calls becomes content.
+ * whether the output is calls; `text` passes text through; `between` reads whitespace and `;`
+ * between objects; `call` reads an object, releasing its head once the name is read and its
+ * arguments as they are read. When the output breaks the format, the text since the end of the last
+ * whole call is content from then on (all of the output when there was none); but an object whose
+ * head went out cannot be taken back: it keeps the arguments released so far and the rest of the
+ * output is dropped.
  */
 class Llama3JsonStream implements StreamingToolParser {
   numToolCalls = 0;
-  #mode: 'start' | 'text' | 'calls' = 'start';
-  /** Text not yet released (in `calls` mode: from the end of the last call released). */
+  malformed = false;
+  #mode: 'start' | 'text' | 'between' | 'call' | 'drop' = 'start';
+  /** Text not read yet. */
   #buf = '';
-  /** Index in `#buf` up to which it has been read (`calls` mode). */
-  #pos = 0;
-  #scanner: JsonObjectScanner | null = null;
-  #objectStart = 0;
+  /** Text read since the end of the last whole call (all of it before the first). */
+  #tail = '';
+  #call: StreamedCall | null = null;
   /** Whether the `;` before the next object has been read. */
   #afterSeparator = false;
 
@@ -85,61 +64,86 @@ class Llama3JsonStream implements StreamingToolParser {
       const start = callsStart(this.#buf);
       if (start < 0) this.#mode = 'text';
       else {
-        this.#mode = 'calls';
-        this.#pos = start;
+        this.#mode = 'between';
+        this.#read(start);
       }
     }
-    if (this.#mode === 'calls') this.#scan(out);
-    if (this.#mode === 'text' && this.#buf !== '') {
-      out.push({ content: this.#buf });
-      this.#buf = '';
-    }
+    while (this.#step(out));
     return out;
   }
 
   finish(): StreamingDelta[] {
     const out: StreamingDelta[] = [];
-    // An object still open, or a dangling separator, is not a call.
-    if (this.#mode === 'calls' && (this.numToolCalls === 0 || this.#scanner !== null || this.#buf.slice(this.#pos).trim() !== '')) this.#mode = 'text';
-    if (this.#mode !== 'calls' && this.#buf !== '') out.push({ content: this.#buf });
+    if (this.#mode === 'call' && !this.#call!.headSent) this.#fail();
+    else if (this.#mode === 'call') this.malformed = true;
+    else if (this.#mode === 'between' && this.numToolCalls === 0) this.#mode = 'text';
+    if ((this.#mode === 'text' || this.#mode === 'start') && this.#tail + this.#buf !== '') out.push({ content: this.#tail + this.#buf });
     this.#buf = '';
+    this.#tail = '';
     return out;
   }
 
-  #scan(out: StreamingDelta[]): void {
-    const b = () => this.#buf;
-    for (;;) {
-      if (this.#scanner === null) {
-        while (isSpace(b()[this.#pos])) this.#pos++;
-        if (this.#pos >= b().length) return;
-        if (this.numToolCalls > 0 && b()[this.#pos] === ';' && !this.#afterSeparator) {
+  /** Moves `n` characters from the unread text to the tail. */
+  #read(n: number): void {
+    this.#tail += this.#buf.slice(0, n);
+    this.#buf = this.#buf.slice(n);
+  }
+
+  /** One move of the state machine; false when it needs more text. */
+  #step(out: StreamingDelta[]): boolean {
+    switch (this.#mode) {
+      case 'start':
+        return false;
+      case 'text':
+        if (this.#tail + this.#buf !== '') out.push({ content: this.#tail + this.#buf });
+        this.#tail = '';
+        this.#buf = '';
+        return false;
+      case 'drop':
+        this.#buf = '';
+        return false;
+      case 'between': {
+        let i = 0;
+        while (isSpace(this.#buf[i])) i++;
+        this.#read(i);
+        const c = this.#buf[0];
+        if (c === undefined) return false;
+        if (this.numToolCalls > 0 && !this.#afterSeparator) {
+          if (c !== ';') return this.#fail();
           this.#afterSeparator = true;
-          this.#pos++;
-          continue;
+          this.#read(1);
+          return true;
         }
-        if (b()[this.#pos] !== '{' || (this.numToolCalls > 0 && !this.#afterSeparator)) return this.#fail();
-        this.#scanner = new JsonObjectScanner();
-        this.#objectStart = this.#pos;
+        if (c !== '{') return this.#fail();
+        this.#call = new StreamedCall(this.numToolCalls);
+        this.#afterSeparator = false;
+        this.#mode = 'call';
+        return true;
       }
-      const n = this.#scanner.feed(b().slice(this.#pos));
-      if (n < 0) {
-        this.#pos = b().length;
-        return;
+      case 'call': {
+        const call = this.#call!;
+        const used = call.feed(this.#buf, out);
+        if (call.headSent) this.numToolCalls = call.index + 1;
+        this.#read(used);
+        if (call.reader.state === 'open') return false;
+        if (call.reader.state === 'error') {
+          if (!call.headSent) return this.#fail();
+          this.malformed = true;
+          this.#mode = 'drop';
+          return true;
+        }
+        this.#tail = '';
+        this.#mode = 'between';
+        return true;
       }
-      const end = this.#pos + n;
-      const call = toolCallFromJson(tryParseJson(b().slice(this.#objectStart, end)));
-      if (call === null) return this.#fail();
-      out.push(...toolCallDeltas(this.numToolCalls++, call));
-      this.#scanner = null;
-      this.#afterSeparator = false;
-      this.#buf = b().slice(end);
-      this.#pos = 0;
     }
   }
 
-  /** Malformed: what was not released as calls is content from now on. */
-  #fail(): void {
+  /** The format broke outside a released call: the tail and all that follows are content. */
+  #fail(): boolean {
+    this.malformed = true;
     this.#mode = 'text';
-    this.#scanner = null;
+    this.#call = null;
+    return true;
   }
 }

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { ToolCallReader } from './tool-call-reader.js';
 
 /** One function call the model made, in OpenAI's `tool_calls` terms. */
 export interface ParsedToolCall {
   /** `chatcmpl-tool-<32 hex digits>`, as vLLM's. */
   readonly id: string;
   readonly name: string;
-  /** The arguments as a JSON string (`JSON.stringify` of the model's arguments object). */
+  /**
+   * The arguments as the model wrote them: the text of its `arguments` (or `parameters`) value
+   * verbatim, or the string that value decodes to when it is a JSON string; `{}` when absent.
+   */
   readonly arguments: string;
 }
 
@@ -32,9 +36,10 @@ export interface ToolCallDelta {
 export type StreamingDelta = { readonly content: string } | { readonly toolCall: ToolCallDelta };
 
 /**
- * A parser's state over one streamed choice. Invariant: the concatenated `content` pieces never
- * contain markup of a well-formed call, and the concatenated `arguments` of call `i` equal the
- * `arguments` that {@link ToolParser.extractToolCalls} gives for it.
+ * A parser's state over one streamed choice. Invariants: a call's head comes before its argument
+ * fragments and calls are numbered 0, 1, ... in order; released text is never taken back; for
+ * output that keeps the format, however it is split, the `content` pieces and the concatenated
+ * `arguments` of call `i` equal what {@link ToolParser.extractToolCalls} gives for the whole output.
  */
 export interface StreamingToolParser {
   /**
@@ -48,8 +53,10 @@ export interface StreamingToolParser {
    * @returns the last deltas
    */
   finish(): StreamingDelta[];
-  /** Tool calls released so far. */
+  /** Tool calls released so far (heads sent). */
   readonly numToolCalls: number;
+  /** Whether the output broke the format somewhere (then the whole-output parse is all content). */
+  readonly malformed: boolean;
 }
 
 /** A model family's tool-call format (vLLM's `--tool-call-parser` choices). */
@@ -78,43 +85,68 @@ export function makeToolCallId(): string {
 }
 
 /**
- * The call a parsed JSON value describes: an object with a string `name` and an `arguments` (or
- * `parameters`) value; arguments given as a string are taken to be JSON already.
- * @param value a parsed JSON value
- * @returns the call, or null when `value` is not one
+ * One call being streamed: a {@link ToolCallReader} over its JSON object, releasing the call's head
+ * (index, id, type, name, `arguments: ""`) as soon as the name is read, then every new piece of its
+ * arguments text as it is read. Whatever was released stays released, even if the object breaks later.
  */
-export function toolCallFromJson(value: unknown): ParsedToolCall | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const o = value as Record<string, unknown>;
-  if (typeof o.name !== 'string') return null;
-  const args = 'arguments' in o ? o.arguments : 'parameters' in o ? o.parameters : {};
-  return { id: makeToolCallId(), name: o.name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) };
-}
+export class StreamedCall {
+  readonly reader = new ToolCallReader();
+  /** The call's position among the choice's calls. */
+  readonly index: number;
+  readonly #id = makeToolCallId();
+  #headSent = false;
 
-/**
- * Parses JSON, or returns undefined instead of throwing.
- * @param text JSON text
- * @returns the value, or undefined when `text` is not JSON
- */
-export function tryParseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
+  /**
+   * @param index the call's position among the choice's calls
+   */
+  constructor(index: number) {
+    this.index = index;
+  }
+
+  /** Whether the head has been released (from then on the call counts, whatever follows). */
+  get headSent(): boolean {
+    return this.#headSent;
+  }
+
+  /**
+   * Reads on and releases what became known.
+   * @param text the next characters of the object (the first call starts at its `{`)
+   * @param out where the deltas go
+   * @returns how many characters of `text` the object took (see {@link ToolCallReader.feed})
+   */
+  feed(text: string, out: StreamingDelta[]): number {
+    const used = this.reader.feed(text);
+    const name = this.reader.name;
+    if (name === null) return used;
+    if (!this.#headSent) {
+      out.push({ toolCall: { index: this.index, id: this.#id, type: 'function', function: { name, arguments: '' } } });
+      this.#headSent = true;
+    }
+    const args = this.reader.takeArguments();
+    if (args !== '') out.push({ toolCall: { index: this.index, function: { arguments: args } } });
+    return used;
   }
 }
 
 /**
- * The two deltas that stream one call: its name (with id and type), then its arguments.
- * @param index the call's position in the choice
- * @param call the call
- * @returns the deltas
+ * The whole-output parse every parser shares: the streaming parse of `text` in one piece, except that
+ * output that broke the format anywhere is all content, as vLLM's non-streaming parsers return it.
+ * Hence, for well-formed output, a stream split anywhere releases exactly these calls and content.
+ * @param stream a fresh stream of the parser
+ * @param text the whole completion
+ * @returns the content and the calls
  */
-export function toolCallDeltas(index: number, call: ParsedToolCall): StreamingDelta[] {
-  return [
-    { toolCall: { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } } },
-    { toolCall: { index, function: { arguments: call.arguments } } },
-  ];
+export function extractByStreaming(stream: StreamingToolParser, text: string): ExtractedToolCalls {
+  const deltas = [...stream.push(text), ...stream.finish()];
+  const toolCalls: { id: string; name: string; arguments: string }[] = [];
+  let content = '';
+  for (const d of deltas) {
+    if ('content' in d) content += d.content;
+    else if (d.toolCall.id !== undefined) toolCalls.push({ id: d.toolCall.id, name: d.toolCall.function.name ?? '', arguments: d.toolCall.function.arguments });
+    else toolCalls[d.toolCall.index]!.arguments += d.toolCall.function.arguments;
+  }
+  if (stream.malformed || toolCalls.length === 0) return { content: text, toolCalls: [] };
+  return { content: content === '' ? null : content, toolCalls };
 }
 
 /**
