@@ -1,8 +1,7 @@
 import {
   StreamedCall,
-  extractByStreaming,
+  streamingToolParser,
   partialMarkerLength,
-  type ExtractedToolCalls,
   type StreamingDelta,
   type StreamingToolParser,
   type ToolParser,
@@ -22,11 +21,7 @@ const isSpace = (c: string | undefined) => c === ' ' || c === '\n' || c === '\t'
  * not all whitespace). Whole-output parse: any broken block makes the whole output content, as in
  * vLLM. Streaming: see {@link HermesStream}.
  */
-export const hermesToolParser: ToolParser = {
-  name: 'hermes',
-  extractToolCalls: (text: string): ExtractedToolCalls => extractByStreaming(new HermesStream(), text),
-  createStream: () => new HermesStream(),
-};
+export const hermesToolParser: ToolParser = streamingToolParser('hermes', () => new HermesStream());
 
 /**
  * Streaming state of {@link hermesToolParser}. Text outside blocks is released unless it may be the

@@ -1,8 +1,7 @@
 import {
   StreamedCall,
-  extractByStreaming,
+  streamingToolParser,
   partialMarkerLength,
-  type ExtractedToolCalls,
   type StreamingDelta,
   type StreamingToolParser,
   type ToolParser,
@@ -26,11 +25,7 @@ function callsStart(text: string): number {
  * possibly several separated by `;`. Whole-output parse: anything else, or any broken object, makes
  * the whole output content, as in vLLM. Streaming: see {@link Llama3JsonStream}.
  */
-export const llama3JsonToolParser: ToolParser = {
-  name: 'llama3_json',
-  extractToolCalls: (text: string): ExtractedToolCalls => extractByStreaming(new Llama3JsonStream(), text),
-  createStream: () => new Llama3JsonStream(),
-};
+export const llama3JsonToolParser: ToolParser = streamingToolParser('llama3_json', () => new Llama3JsonStream());
 
 /**
  * Streaming state of {@link llama3JsonToolParser}. Modes: `start` holds text until it is clear

@@ -136,7 +136,7 @@ export class StreamedCall {
  * @param text the whole completion
  * @returns the content and the calls
  */
-export function extractByStreaming(stream: StreamingToolParser, text: string): ExtractedToolCalls {
+function extractByStreaming(stream: StreamingToolParser, text: string): ExtractedToolCalls {
   const deltas = [...stream.push(text), ...stream.finish()];
   const toolCalls: { id: string; name: string; arguments: string }[] = [];
   let content = '';
@@ -159,4 +159,15 @@ export function extractByStreaming(stream: StreamingToolParser, text: string): E
 export function partialMarkerLength(text: string, marker: string): number {
   for (let k = Math.min(marker.length - 1, text.length); k > 0; k--) if (text.endsWith(marker.slice(0, k))) return k;
   return 0;
+}
+
+/**
+ * A parser whose whole-output parse is its streaming one run over the whole text, so streamed and
+ * non-streamed replies agree by construction.
+ * @param name the `--tool-call-parser` name
+ * @param createStream makes a fresh streaming state
+ * @returns the parser
+ */
+export function streamingToolParser(name: string, createStream: () => StreamingToolParser): ToolParser {
+  return { name, extractToolCalls: (text) => extractByStreaming(createStream(), text), createStream };
 }

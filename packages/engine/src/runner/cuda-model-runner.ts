@@ -56,7 +56,6 @@ export class CudaModelRunner implements ModelRunner {
   private sampler: DeviceSampler | null = null;
   private limits: StepLimits | null = null;
   private graphSizes: number[] = [];
-  private blockSize = 0;
   private cpuCache: Float32Array[] | null = null;
   private readonly timer = new CudaStepTimer();
   private lastStepGraphed = false;
@@ -136,7 +135,6 @@ export class CudaModelRunner implements ModelRunner {
     invariant(limits.blockSize === opts.blockSize, 'the KV block size matches the step limits');
     const fwd = this.ensureForward(limits);
     fwd.allocateKvCache(opts.numBlocks);
-    this.blockSize = opts.blockSize;
     this.warmUp(fwd);
     const numCpuBlocks = opts.numCpuBlocks ?? 0;
     if (numCpuBlocks > 0) {
@@ -158,9 +156,9 @@ export class CudaModelRunner implements ModelRunner {
       invariant(forks.length === 0, 'forked requests need their parent scheduled in the same step');
       return out.build();
     }
-    const plan = buildForwardBatch(scheduled, this.blockSize);
+    const plan = buildForwardBatch(scheduled, limits.blockSize, this.maxBlocksPerSeq(limits));
     const cap = this.sampler!.capacity;
-    const cudaStep = buildCudaStep(plan, scheduled, this.maxBlocksPerSeq(limits), cap);
+    const cudaStep = buildCudaStep(plan, scheduled, cap);
     this.timer.beforeLaunch(this.stream);
     const logits = this.runForward(fwd, cudaStep);
 
@@ -264,7 +262,7 @@ export class CudaModelRunner implements ModelRunner {
   private warmUp(fwd: LlamaForward): void {
     if (this.graphSizes.length === 0) return;
     const width = this.maxBlocksPerSeq(this.limits!);
-    const bound = decodeSeqLenBucket(1, width * this.blockSize);
+    const bound = decodeSeqLenBucket(1, width * this.limits!.blockSize);
     const one: CudaStep = {
       step: {
         tokenIds: Int32Array.of(0), positions: Int32Array.of(0), slotMapping: Int32Array.of(-1), blockTables: new Int32Array(width),
@@ -290,7 +288,7 @@ export class CudaModelRunner implements ModelRunner {
       return fwd.run(shape, this.stream);
     }
     const batch = this.graphSizes.find((b) => b >= s.shape.numSeqs)!;
-    const bound = decodeSeqLenBucket(s.shape.maxSeqLen, this.maxBlocksPerSeq(this.limits!) * this.blockSize);
+    const bound = decodeSeqLenBucket(s.shape.maxSeqLen, this.maxBlocksPerSeq(this.limits!) * this.limits!.blockSize);
     const padded = padDecodeStep(s, batch, bound);
     const shape: LlamaStepShape = { ...fwd.prepare(padded.step, this.stream), maxSeqLen: bound };
     const key = `${batch}:${bound}`;

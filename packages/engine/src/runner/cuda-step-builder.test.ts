@@ -18,8 +18,8 @@ describe('buildCudaStep', () => {
       { state: state('a', [5, 6, 7, 8, 9], 0, [3, 4]), numScheduledTokens: 5, drafts: [] },
       { state: state('b', [1, 2, 3, 4, 5, 6], 5, [7, 2]), numScheduledTokens: 1, drafts: [] },
     ];
-    const plan = buildForwardBatch(scheduled, 4);
-    const { step, shape } = buildCudaStep(plan, scheduled, 3, 8);
+    const plan = buildForwardBatch(scheduled, 4, 3);
+    const { step, shape } = buildCudaStep(plan, scheduled, 8);
     expect([...step.tokenIds]).toEqual([5, 6, 7, 8, 9, 6]);
     expect([...step.positions]).toEqual([0, 1, 2, 3, 4, 5]);
     expect([...step.slotMapping]).toEqual([12, 13, 14, 15, 16, 9]);
@@ -34,9 +34,9 @@ describe('buildCudaStep', () => {
   it('keeps at most maxNumLogits rows; the rest are computed after the forward pass', () => {
     const params = new SamplingParams({ temperature: 0, promptLogprobs: 1 });
     const scheduled: ScheduledRequest[] = [{ state: state('a', [5, 6, 7], 0, [1], params), numScheduledTokens: 3, drafts: [] }];
-    const plan = buildForwardBatch(scheduled, 4);
+    const plan = buildForwardBatch(scheduled, 4, 2);
     expect(plan.batch.numLogitsRows).toBe(3);
-    const { step, shape } = buildCudaStep(plan, scheduled, 2, 2);
+    const { step, shape } = buildCudaStep(plan, scheduled, 2);
     expect(shape.numLogits).toBe(2);
     expect([...step.logitsIndices]).toEqual([0, 1]);
   });
@@ -46,7 +46,7 @@ describe('buildCudaStep', () => {
       { state: state('a', [1, 2, 3, 4], 3, [5]), numScheduledTokens: 1, drafts: [] },
       { state: state('b', [1, 2, 3, 4, 5, 6], 5, [6, 8]), numScheduledTokens: 1, drafts: [] },
     ];
-    const s = buildCudaStep(buildForwardBatch(scheduled, 4), scheduled, 2, 8);
+    const s = buildCudaStep(buildForwardBatch(scheduled, 4, 2), scheduled, 8);
     expect(isGraphableDecode(s, 4)).toBe(true);
     expect(isGraphableDecode(s, 1)).toBe(false);
     const p = padDecodeStep(s, 4, 256);

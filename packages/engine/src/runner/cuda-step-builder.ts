@@ -9,28 +9,22 @@ export interface CudaStep {
 }
 
 /**
- * Lays a flattened batch out as the CUDA forward pass reads it: block tables at a fixed width,
- * per-sequence context lengths and query offsets, and the logits rows (at most `maxNumLogits`;
- * the rest are computed afterwards).
- * @param plan the batch from `buildForwardBatch`
+ * Completes a flattened batch as the CUDA forward pass reads it: per-sequence context lengths and
+ * query offsets, and the logits rows (at most `maxNumLogits`; the rest are computed afterwards).
+ * @param plan the batch from `buildForwardBatch`, built at the forward pass's block-table width
  * @param scheduled the same requests, in batch order
- * @param maxBlocksPerSeq block-table width of the forward pass
  * @param maxNumLogits most logits rows the forward pass computes
  * @returns the step and its shape
  */
-export function buildCudaStep(plan: BatchPlan, scheduled: readonly ScheduledRequest[], maxBlocksPerSeq: number, maxNumLogits: number): CudaStep {
+export function buildCudaStep(plan: BatchPlan, scheduled: readonly ScheduledRequest[], maxNumLogits: number): CudaStep {
   const b = plan.batch;
   const numSeqs = scheduled.length;
-  const blockTables = new Int32Array(numSeqs * maxBlocksPerSeq);
   const seqLens = new Int32Array(numSeqs);
   const queryStartLoc = new Int32Array(numSeqs + 1);
   let maxQueryLen = 0;
   let maxSeqLen = 0;
   for (let s = 0; s < numSeqs; s++) {
     const r = scheduled[s]!;
-    const table = r.state.blockTable;
-    invariant(table.length <= maxBlocksPerSeq, () => `request ${r.state.reqId}: ${table.length} blocks exceed the ${maxBlocksPerSeq} a sequence may hold`);
-    blockTables.set(table, s * maxBlocksPerSeq);
     seqLens[s] = r.state.numComputedTokens + r.numScheduledTokens;
     queryStartLoc[s + 1] = queryStartLoc[s]! + r.numScheduledTokens;
     maxQueryLen = Math.max(maxQueryLen, r.numScheduledTokens);
@@ -43,7 +37,7 @@ export function buildCudaStep(plan: BatchPlan, scheduled: readonly ScheduledRequ
       tokenIds: b.tokenIds,
       positions: b.positions,
       slotMapping: b.slotMapping,
-      blockTables,
+      blockTables: b.blockTables,
       seqLens,
       queryStartLoc,
       logitsIndices: b.logitsRows.subarray(0, numLogits),

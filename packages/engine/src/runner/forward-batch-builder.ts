@@ -36,14 +36,19 @@ export interface BatchPlan {
  *
  * @param requests scheduled requests in batch order
  * @param blockSize tokens per KV block
+ * @param blockTableWidth fixed row width of the block tables (a device runner's); default: the longest table
  * @returns the batch and where each request's rows are
  */
-export function buildForwardBatch(requests: readonly ScheduledRequest[], blockSize: number): BatchPlan {
+export function buildForwardBatch(requests: readonly ScheduledRequest[], blockSize: number, blockTableWidth?: number): BatchPlan {
   let numTokens = 0;
   let maxBlocks = 1;
   for (const r of requests) {
     numTokens += r.numScheduledTokens;
     maxBlocks = Math.max(maxBlocks, r.state.blockTable.length);
+  }
+  if (blockTableWidth !== undefined) {
+    invariant(maxBlocks <= blockTableWidth, () => `a block table of ${maxBlocks} blocks exceeds the ${blockTableWidth} a sequence may hold`);
+    maxBlocks = blockTableWidth;
   }
   const tokenIds = new Int32Array(numTokens);
   const positions = new Int32Array(numTokens);
