@@ -14,4 +14,7 @@ npx esbuild apps/bench/gpu/golden-check.ts --bundle --platform=node --format=esm
   --log-level=warning --outfile=.device/bench/golden-check.mjs --banner:js="$banner"
 npx esbuild packages/engine/src/core/engine-core-worker.ts --bundle --platform=node --format=esm --target=node20 \
   --conditions=@vllm-ts/source --log-level=warning --outfile=.device/bench/engine-core-worker.js --banner:js="$banner"
+# The V1 scheduler's step benchmark (CPU only), run by run-on-device.sh on the GPU host's cores.
+npx esbuild packages/scheduler-v1/bench/step-bench.ts --bundle --platform=node --format=esm --target=node20 \
+  --conditions=@vllm-ts/source --log-level=warning --outfile=.device/bench/scheduler-step-bench.mjs
 ls -la .device/bench

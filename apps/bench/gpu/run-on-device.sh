@@ -5,7 +5,8 @@
 # (or ".device/bench.tar.xz" and ".device/cuda-snapshot.tar.xz" in place of the last two)
 # Llama-3.1-8B (config only, dummy bf16 weights) through `vllm-ts-bench` on the GPU, then the
 # transformers peer on the same GPU, then one table (summarize.mjs). JSON and logs go to $OUT.
-# Sizes: NUM_PROMPTS (1000), DH_PROMPTS (128), DH_OUTPUT (2048); SKIP_PEER=1, SKIP_OURS=1.
+# Sizes: NUM_PROMPTS (1000), DH_PROMPTS (128), DH_OUTPUT (2048); SKIP_PEER=1, SKIP_OURS=1, SKIP_SCHEDULER=1;
+# THROUGHPUT_ARGS: extra flags of the two throughput runs (e.g. --async-scheduling).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/gpu-bench-out}
@@ -33,11 +34,20 @@ bench() {
 }
 if [ "${SKIP_OURS:-0}" != 1 ]; then
   bench latency $COMMON --batch-size 1 --input-len 1024 --output-len 128 --num-iters-warmup 1 --num-iters 5 --output-json "$OUT/ours-latency-b1.json"
-  bench throughput $COMMON --dataset-name random --num-prompts "${NUM_PROMPTS:-1000}" --input-len 1024 --output-len 128 --output-json "$OUT/ours-throughput.json"
-  bench throughput $COMMON --dataset-name random --num-prompts "${DH_PROMPTS:-128}" --input-len 32 --output-len "${DH_OUTPUT:-2048}" --output-json "$OUT/ours-decode-heavy.json"
+  # The same with async scheduling (step N+1 prepared on the host while step N runs).
+  bench latency $COMMON --async-scheduling --batch-size 1 --input-len 1024 --output-len 128 --num-iters-warmup 1 --num-iters 5 --output-json "$OUT/ours-latency-b1-async.json"
+  bench throughput $COMMON ${THROUGHPUT_ARGS:-} --dataset-name random --num-prompts "${NUM_PROMPTS:-1000}" --input-len 1024 --output-len 128 --output-json "$OUT/ours-throughput.json"
+  bench throughput $COMMON ${THROUGHPUT_ARGS:-} --dataset-name random --num-prompts "${DH_PROMPTS:-128}" --input-len 32 --output-len "${DH_OUTPUT:-2048}" --output-json "$OUT/ours-decode-heavy.json"
 fi
 if [ "${SKIP_PEER:-0}" != 1 ]; then
   echo "== transformers peer"
   timeout "${PEER_TIMEOUT:-300}" python3 apps/bench/gpu/transformers-peer.py "$OUT/transformers-peer.json" ${PEER_ARGS:-} >"$OUT/peer.log" 2>&1 || tail -5 "$OUT/peer.log"
+fi
+# The V1 scheduler's step benchmark on this machine's CPUs (bundled by pack.sh when present).
+if [ "${SKIP_SCHEDULER:-0}" != 1 ] && [ -f .device/bench/scheduler-step-bench.mjs ]; then
+  echo "== scheduler-v1 step bench (CPU)"
+  (cd .device/bench && timeout 240 node scheduler-step-bench.mjs) >"$OUT/scheduler-step-bench.log" 2>&1
+  tail -14 "$OUT/scheduler-step-bench.log"
+  cp -r .device/bench/results "$OUT/scheduler-results" 2>/dev/null || true
 fi
 node apps/bench/gpu/summarize.mjs "$OUT" | tee "$OUT/summary.md"

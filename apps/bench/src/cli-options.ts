@@ -19,6 +19,7 @@ export interface EngineFlags {
   enableChunkedPrefill?: boolean;
   /** vLLM's `--speculative-config` JSON, parsed (the engine validates it). */
   speculativeConfig?: EngineArgs['speculativeConfig'];
+  asyncScheduling?: boolean;
   seed: number;
 }
 
@@ -99,6 +100,7 @@ export function addEngineFlags(cmd: Command): Command {
     .option('--enable-chunked-prefill', 'chunked prefill on (V0; V1 always chunks)')
     .option('--no-enable-chunked-prefill', 'chunked prefill off (V0)')
     .option('--speculative-config <json>', 'speculative decoding, as vLLM: {"method":"ngram","num_speculative_tokens":k,...} (V1)', jsonObjectArg)
+    .option('--async-scheduling', 'schedule step N+1 while step N runs on the device (V1)')
     .option('--seed <n>', 'seed of the engine and the workload', intArg, 0);
 }
 
@@ -128,7 +130,7 @@ export function addDatasetFlags(cmd: Command, defaults: { numPrompts: number; in
  */
 export function engineArgsOf(f: EngineFlags): EngineArgs {
   const a: Record<string, unknown> = { seed: f.seed };
-  for (const k of ['model', 'loadFormat', 'engineVersion', 'device', 'dtype', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen', 'numGpuBlocks', 'blockSize', 'enablePrefixCaching', 'enableChunkedPrefill', 'speculativeConfig'] as const) {
+  for (const k of ['model', 'loadFormat', 'engineVersion', 'device', 'dtype', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen', 'numGpuBlocks', 'blockSize', 'enablePrefixCaching', 'enableChunkedPrefill', 'speculativeConfig', 'asyncScheduling'] as const) {
     if (f[k] !== undefined) a[k] = f[k];
   }
   return a as EngineArgs;

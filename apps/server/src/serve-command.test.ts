@@ -66,6 +66,11 @@ describe('vllm-ts serve flags', () => {
     });
   });
 
+  it('maps --async-scheduling to asyncScheduling (absent: the engine default)', async () => {
+    expect((await parse(['/models/x', '--async-scheduling'])).engineArgs).toEqual({ model: '/models/x', asyncScheduling: true });
+    expect((await parse(['/models/x'])).engineArgs).toEqual({ model: '/models/x' });
+  });
+
   it('takes API keys from --api-key (repeatable) or VLLM_API_KEY', async () => {
     expect((await parse([], { VLLM_API_KEY: 'env-key' })).apiKeys).toEqual(['env-key']);
     expect((await parse(['--api-key', 'k1', '--api-key', 'k2'], { VLLM_API_KEY: 'env-key' })).apiKeys).toEqual(['k1', 'k2']);

@@ -116,6 +116,7 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
     .option('--long-prefill-token-threshold <n>', 'cap on one request\'s prefill tokens per step', integer(0))
     .addOption(new Option('--prefix-caching-hash-algo <algo>', 'block hash').choices(['sha256', 'murmur3_128']))
     .option('--speculative-config <json>', 'speculative decoding, e.g. {"method":"ngram","num_speculative_tokens":3}', speculative)
+    .option('--async-scheduling', 'schedule step N+1 while step N runs on the device (V1; not with --speculative-config)')
     .option(
       '--generation-config <source>',
       'request sampling defaults: auto (default: the model folder generation_config.json), vllm (none), or a folder holding one',
@@ -164,6 +165,7 @@ export function buildProgram(onServe: (config: ServeConfig) => Promise<void> | v
         longPrefillTokenThreshold: o.longPrefillTokenThreshold,
         prefixCachingHashAlgo: o.prefixCachingHashAlgo,
         speculativeConfig: o.speculativeConfig,
+        asyncScheduling: o.asyncScheduling,
         generationConfig: o.generationConfig,
         overrideGenerationConfig: o.overrideGenerationConfig,
       };

@@ -100,6 +100,37 @@ describe('BlockPool', () => {
     expect(pool.numCachedBlocks).toBe(0);
   });
 
+  it('keeps the first block cached with a hash as its primary across batches of held-back inserts', () => {
+    // 200 blocks cached with 70 distinct hashes: more inserts than one batch holds back (64), with
+    // duplicates inside a batch and across batches.
+    const pool = new BlockPool({ numBlocks: 300 });
+    const ids = pool.allocate(200)!;
+    for (let i = 0; i < 200; i++) pool.cacheBlock(ids[i]!, h(`H${i % 70}`));
+    expect(pool.numCachedBlocks).toBe(200);
+    expect(pool.getCachedBlock(h('H5'))).toBe(ids[5]);
+    expect(pool.getCachedBlock(h('H59'))).toBe(ids[59]);
+    expect(pool.getCachedBlock(h('H70'))).toBeNull();
+    // Evict the primaries (the first 70 blocks): each hash falls back to its earliest duplicate.
+    pool.free(ids.slice(0, 70));
+    pool.allocate(99 + 70);
+    expect(pool.numCachedBlocks).toBe(130);
+    expect(pool.getCachedBlock(h('H5'))).toBe(ids[75]);
+    expect(pool.getCachedBlock(h('H59'))).toBe(ids[129]);
+    expect(pool.getCachedBlock(h('H69'))).toBe(ids[139]);
+  });
+
+  it('evicts a block whose insert is still held back', () => {
+    const pool = new BlockPool({ numBlocks: 4 });
+    const [x] = pool.allocate(1)!;
+    pool.cacheBlock(x!, h('A'));
+    pool.free([x!]);
+    expect(pool.allocate(3)).toEqual(b(2, 3, 1)); // takes x last, evicting A before any lookup
+    expect(pool.numCachedBlocks).toBe(0);
+    expect(pool.getCachedBlock(h('A'))).toBeNull();
+    pool.cacheBlock(x!, h('B'));
+    expect(pool.getCachedBlock(h('B'))).toBe(x);
+  });
+
   it('keeps its invariants against a simple model under random operations', () => {
     const N = 12;
     const op = fc.oneof(

@@ -3,6 +3,9 @@ import { BlockError } from './block-error.js';
 import { BlockHashTable } from './block-hash-table.js';
 import { FreeBlockQueue } from './free-block-queue.js';
 
+// Hash-table inserts held back at most (see BlockPool.pendingInserts).
+const PENDING_INSERTS = 64;
+
 /** Options of {@link BlockPool}. */
 export interface BlockPoolOptions {
   /** Blocks in the pool, the null block included (so at least 2). */
@@ -47,6 +50,12 @@ export class BlockPool {
   private readonly cached: BlockHashTable;
   private readonly duplicates = new Map<BlockHash, number[]>();
   private numCached = 0;
+  // Blocks cached whose entries are not in `cached` / `duplicates` yet (their `hashes` slot is
+  // set): inserts run in batches, so their cache misses (one each in a table larger than the CPU
+  // caches) overlap instead of stalling the caller once per block. Every read of `cached` or
+  // `duplicates` applies them first.
+  private readonly pendingInserts = new Int32Array(PENDING_INSERTS);
+  private numPendingInserts = 0;
 
   /**
    * @param options the pool size
@@ -170,6 +179,7 @@ export class BlockPool {
    * @param hash a block hash
    */
   getCachedBlock(hash: BlockHash): BlockId | null {
+    if (this.numPendingInserts > 0) this.applyPendingInserts();
     const v = this.cached.get(hash);
     return v === 0 ? null : (v as BlockId);
   }
@@ -190,11 +200,23 @@ export class BlockPool {
     }
     this.hashes[id] = hash;
     this.numCached++;
-    const primary = this.cached.insertIfAbsent(hash, id);
-    if (primary !== 0) {
-      const more = this.duplicates.get(hash);
-      if (more === undefined) this.duplicates.set(hash, [id]);
-      else more.push(id);
+    this.pendingInserts[this.numPendingInserts++] = id;
+    if (this.numPendingInserts === PENDING_INSERTS) this.applyPendingInserts();
+  }
+
+  // In the order cached, so the first block cached with a hash stays its primary.
+  private applyPendingInserts(): void {
+    const n = this.numPendingInserts;
+    this.numPendingInserts = 0;
+    for (let i = 0; i < n; i++) {
+      const id = this.pendingInserts[i]!;
+      const hash = this.hashes[id]!;
+      const primary = this.cached.insertIfAbsent(hash, id);
+      if (primary !== 0) {
+        const more = this.duplicates.get(hash);
+        if (more === undefined) this.duplicates.set(hash, [id]);
+        else more.push(id);
+      }
     }
   }
 
@@ -204,6 +226,7 @@ export class BlockPool {
    */
   resetPrefixCache(): boolean {
     if (this.freeQueue.length !== this.numBlocks - 1) return false;
+    this.numPendingInserts = 0;
     this.cached.clear();
     this.duplicates.clear();
     this.hashes.fill(null);
@@ -217,6 +240,7 @@ export class BlockPool {
   }
 
   private evict(id: number): void {
+    if (this.numPendingInserts > 0) this.applyPendingInserts();
     const hash = this.hashes[id]!;
     // Fast path: no duplicates anywhere, so `id` is the hash's only block.
     if (this.duplicates.size === 0) this.cached.delete(hash);

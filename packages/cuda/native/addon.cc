@@ -50,6 +50,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vllm_cuda::registerRuntime(env, exports);
   vllm_cuda::registerKernels(env, exports);
   vllm_cuda::registerGemm(env, exports);
+  vllm_cuda::registerTokens(env, exports);
   return exports;
 }
 

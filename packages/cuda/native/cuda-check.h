@@ -44,6 +44,7 @@ Napi::BigInt ptrValue(Napi::Env env, const void* ptr);
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerKernels(Napi::Env env, Napi::Object exports);
 void registerGemm(Napi::Env env, Napi::Object exports);
+void registerTokens(Napi::Env env, Napi::Object exports);
 
 }  // namespace vllm_cuda
 

@@ -5,7 +5,8 @@
 #     ".device/vllm_cuda.node.xz"])
 # The CUDA tests for real (vitest), then the kernel benchmarks with their PyTorch peer; the
 # benchmark table is printed last. Logs and JSON go to $OUT. SKIP_BENCH, SKIP_PEER, SKIP_LLAMA=1 skip parts;
-# SKIP_TRANSFORMERS=1 keeps the PyTorch kernel peers but skips the transformers decode peer.
+# SKIP_TRANSFORMERS=1 keeps the PyTorch kernel peers but skips the transformers decode peer; SKIP_KERNELS=1
+# skips the kernel benchmarks (bench/kernels.ts) after the decode step.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/cuda-device-out}
@@ -37,10 +38,12 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
     echo "== Llama-3.1-8B decode step"
     BENCH_OUT="$OUT/llama-decode.json" node .device/bench-llama-decode.mjs 2>&1 | tee "$OUT/llama-decode.log" | tail -15
   fi
+  if [ "${SKIP_KERNELS:-0}" != 1 ]; then
   echo "== kernels"
   TORCH_PEER_JSON="$OUT/torch-peer.json" BENCH_OUT="$OUT/kernels.json" node .device/bench-kernels.mjs >"$OUT/bench.log" 2>&1
   echo "bench exit: $?"
   sed -n '/^ceilings:/,$p' "$OUT/bench.log"
   grep -iE "error|at " "$OUT/bench.log" | head -10
+  fi
 fi
 true

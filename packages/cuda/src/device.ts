@@ -50,3 +50,39 @@ export function synchronizeDevice(): void {
 export function allocPinned(bytes: number): ArrayBuffer {
   return getBinding().hostAlloc(bytes);
 }
+
+/** Whether kernels are launched with programmatic dependent launch (see {@link setProgrammaticDependentLaunch}). */
+export interface ProgrammaticLaunchState {
+  /** The device (compute capability 9.0+) and the loaded kernels' machine code (sm_90+) support it. */
+  readonly supported: boolean;
+  /** Requested (the default unless `VLLM_TS_PDL=0`) and supported. */
+  readonly active: boolean;
+}
+
+/**
+ * Reports whether the decode-path kernels (norms, RoPE + KV write, decode attention, SiLU-and-multiply,
+ * embedding, `gemv`) are launched with programmatic dependent launch: on Hopper each may start while the
+ * kernel before it finishes, waiting in the kernel for its inputs; `gemv` streams its weights into L2
+ * meanwhile.
+ * @returns the state
+ * @throws {CudaUnavailableError} when CUDA is unavailable
+ */
+export function programmaticDependentLaunch(): ProgrammaticLaunchState {
+  return getBinding().programmaticLaunch();
+}
+
+/**
+ * Turns programmatic dependent launch on or off for later launches and graph captures (graphs captured
+ * before keep how they were captured). Results are identical either way; only the overlap between
+ * kernels changes. The process starts with it requested unless the environment sets `VLLM_TS_PDL=0`.
+ * @param enabled request it (it is active only where {@link ProgrammaticLaunchState.supported})
+ * @returns whether it is active now
+ * @throws {CudaUnavailableError} when CUDA is unavailable
+ * @example
+ * ```ts
+ * setProgrammaticDependentLaunch(false); // A/B: capture a graph without it
+ * ```
+ */
+export function setProgrammaticDependentLaunch(enabled: boolean): boolean {
+  return getBinding().setProgrammaticLaunch(enabled);
+}

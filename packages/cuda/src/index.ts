@@ -13,8 +13,15 @@ export type { DType, FloatDType } from './dtype.js';
 export { DeviceTensor } from './device-tensor.js';
 export type { HostData } from './device-tensor.js';
 export { CudaStream, CudaEvent, CudaGraph } from './stream.js';
-export { getDeviceInfo, deviceMemoryInfo, synchronizeDevice, allocPinned } from './device.js';
-export type { DeviceInfo } from './device.js';
+export {
+  getDeviceInfo,
+  deviceMemoryInfo,
+  synchronizeDevice,
+  allocPinned,
+  programmaticDependentLaunch,
+  setProgrammaticDependentLaunch,
+} from './device.js';
+export type { DeviceInfo, ProgrammaticLaunchState } from './device.js';
 export { computeRopeCosSinCache, ropeInverseFrequencies } from './rope-cache.js';
 export type { RopeScaling, RopeCacheOptions } from './rope-cache.js';
 export { embedding, rmsNorm, fusedAddRmsNorm, siluAndMul } from './ops/layers.js';
@@ -37,8 +44,12 @@ export type {
 } from './ops/attention.js';
 export { argmax, sample, applyPenalties } from './ops/sampling.js';
 export type { SampleArgs, ApplyPenaltiesArgs } from './ops/sampling.js';
-export { gemm, gemv, GEMV_MAX_ROWS } from './ops/gemm.js';
-export type { GemmArgs } from './ops/gemm.js';
+export { tokenGather, tokenGatherReference, copyToHostAsync, copyFromHostAsync } from './ops/token-gather.js';
+export type { TokenGatherArgs } from './ops/token-gather.js';
+export { gemm, gemv, gemvSiluAndMul, GEMV_MAX_ROWS } from './ops/gemm.js';
+export type { GemmArgs, GemvSiluAndMulArgs } from './ops/gemm.js';
+export { gemvRotaryWithKvCache } from './ops/gemv-rope.js';
+export type { GemvRotaryWithKvCacheArgs } from './ops/gemv-rope.js';
 export {
   embeddingReference,
   rmsNormReference,

@@ -71,6 +71,12 @@ export interface LlamaForwardOptions {
   readonly blockSize: number;
   /** Block-table width: the longest sequence is maxBlocksPerSeq * blockSize tokens. */
   readonly maxBlocksPerSeq: number;
+  /**
+   * Steps of up to 8 tokens (bf16/fp16) take the fused skinny-GEMM kernels: gate/up with SiLU-and-multiply,
+   * and q/k/v with RoPE and the KV-cache write (models without q/k/v biases or q/k norms). Default true;
+   * false runs the separate kernels (same values up to the GEMM algorithm `gemm` picks). Read at each run.
+   */
+  readonly fuseDecodeKernels?: boolean;
 }
 
 /** One step's inputs, flat as the model runner prepares them. */

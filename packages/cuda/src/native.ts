@@ -78,4 +78,6 @@ export interface NativeBinding {
     inDtype: number, outDtype: number, alpha: number, beta: number, stream: bigint,
   ): void;
   gemmInit(): string;
+  programmaticLaunch(): { supported: boolean; active: boolean };
+  setProgrammaticLaunch(requested: boolean): boolean;
 }

@@ -4,18 +4,20 @@
 #       carry: [".device/node.xz", ".device/engine-node-modules.tar.xz", ".device/cuda-snapshot.tar.xz", ...])
 # The engine's CUDA tests for real (vitest: the golden fixtures through LLM on the GPU), then the
 # cuda package's tests, then (unless SKIP_BENCH=1) the GPU benchmarks. Logs go to $OUT.
+# DEVICE_DIR: the folder pack-device.sh wrote (default .device).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
+D=${DEVICE_DIR:-.device}
 OUT=${OUT:-/tmp/engine-device-out}
 mkdir -p "$OUT"
-xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
-tar -xJf .device/engine-node-modules.tar.xz
+xz -dc "$D/node.xz" >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+tar -xJf "$D/engine-node-modules.tar.xz"
 mkdir -p node_modules/tsx/node_modules/@esbuild
 ln -sfn ../../vite/node_modules/esbuild node_modules/tsx/node_modules/esbuild
 ln -sfn ../../../vite/node_modules/@esbuild/linux-x64 node_modules/tsx/node_modules/@esbuild/linux-x64
 # Optional: committed sources over work in progress (git archive), then the addon built here.
-[ -f .device/head-src.tar.xz ] && tar -xJf .device/head-src.tar.xz
-[ -f .device/cuda-snapshot.tar.xz ] && tar -xJf .device/cuda-snapshot.tar.xz
+[ -f "$D/head-src.tar.xz" ] && tar -xJf "$D/head-src.tar.xz"
+[ -f "$D/cuda-snapshot.tar.xz" ] && tar -xJf "$D/cuda-snapshot.tar.xz"
 export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 node -e "const b=require(process.env.VLLM_TS_CUDA_ADDON); console.log(JSON.stringify(b.probe()))"
@@ -32,8 +34,8 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
     grep -E "×|✗|FAIL|AssertionError|Tests: " "$OUT/cuda-tests.log" | head -20
   fi
 fi
-if [ "${SKIP_BENCH:-0}" != 1 ] && [ -f .device/engine-gpu-bench.mjs ]; then
+if [ "${SKIP_BENCH:-0}" != 1 ] && [ -f "$D/engine-gpu-bench.mjs" ]; then
   echo "== GPU benchmarks"
-  node .device/engine-gpu-bench.mjs "$OUT" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40
+  node "$D/engine-gpu-bench.mjs" "$OUT" 2>&1 | tee "$OUT/gpu-bench.log" | tail -40
 fi
 true

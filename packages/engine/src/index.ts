@@ -40,7 +40,7 @@ export { readModelConfig, SUPPORTED_ARCHITECTURES } from './model/model-config.j
 export type { ModelConfig, SupportedArchitecture, ModelDtype, ModelConfigOverrides } from './model/model-config.js';
 export type { RopeConfig, RopeType } from './model/rope-config.js';
 export { ModelLoadError } from './model/model-error.js';
-export { loadModelRunner } from './runner/model-runner.js';
+export { loadModelRunner, MAX_IN_FLIGHT_STEPS } from './runner/model-runner.js';
 export type { ModelRunner, LoadModelOptions, KVCacheInitOptions, StepLimits } from './runner/model-runner.js';
 export { resolveModelPath, hubCacheDir } from './loader/hub-resolver.js';
 export type { ResolveModelOptions } from './loader/hub-resolver.js';

@@ -7,6 +7,7 @@ it('exports exactly the public surface', async () => {
       "InvalidArgumentError",
       "LLM",
       "LLMEngine",
+      "MAX_IN_FLIGHT_STEPS",
       "MAX_NUM_SPECULATIVE_TOKENS",
       "ModelLoadError",
       "NgramIndex",

@@ -1,7 +1,7 @@
 import type { BlockHash } from '@vllm-ts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockHasher, HASH_ALGORITHMS } from './block-hasher.js';
+import { BlockHasher, digestWord, HASH_ALGORITHMS } from './block-hasher.js';
 import { RequestBlockHasher, firstBlockExtraKeys } from './request-block-hasher.js';
 
 describe.each(HASH_ALGORITHMS)('BlockHasher (%s)', (algorithm) => {
@@ -95,5 +95,25 @@ describe('RequestBlockHasher', () => {
   it('refuses bad options', () => {
     expect(() => new RequestBlockHasher(hasher, 0)).toThrow(/blockSize must be an integer >= 1 \(got 0\)/);
     expect(() => new BlockHasher({ algorithm: 'md5' as never })).toThrow(/algorithm must be one of sha256, murmur3_128/);
+  });
+});
+
+describe('BlockHasher.hashAfterDigest (murmur3_128)', () => {
+  it('equals hashBlock with the parent string, for any parent and tokens', () => {
+    const hasher = new BlockHasher({ algorithm: 'murmur3_128', hashSeed: 'seed' });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 1, maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 33 }), (first, tokens) => {
+        const parent = hasher.hashBlock(null, first);
+        const want = hasher.hashBlock(parent, tokens);
+        const got = hasher.hashAfterDigest(digestWord(parent, 0), digestWord(parent, 1), digestWord(parent, 2), digestWord(parent, 3), [7, ...tokens], 1, tokens.length + 1);
+        expect(got).toBe(want);
+        expect([0, 1, 2, 3].map((i) => hasher.lastDigest[i]! | 0)).toEqual([0, 1, 2, 3].map((i) => digestWord(got, i)));
+      }),
+    );
+  });
+
+  it('is refused under sha256', () => {
+    const hasher = new BlockHasher({ algorithm: 'sha256', hashSeed: 'seed' });
+    expect(() => hasher.hashAfterDigest(0, 0, 0, 0, [1], 0, 1)).toThrow(/murmur3_128/);
   });
 });

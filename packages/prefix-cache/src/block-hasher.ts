@@ -1,5 +1,5 @@
 import { hash as oneShotHash, randomBytes } from 'node:crypto';
-import { InvalidArgumentError, type BlockHash } from '@vllm-ts/core';
+import { InvalidArgumentError, invariant, type BlockHash } from '@vllm-ts/core';
 import { murmur3x86_128 } from './murmur3.js';
 
 /**
@@ -89,6 +89,41 @@ export class BlockHasher {
     return this.hashParts(parent ?? this.noneHash, tokenIds, start, end, extraKeys);
   }
 
+  /**
+   * `murmur3_128` only: {@link hashBlock} with the parent given as its four digest words (see
+   * {@link digestWord}) instead of its string, for callers that keep a chain's last digest in hot
+   * memory (reading the parent string is a cache miss per block). Same result as `hashBlock`.
+   * @param p0 the parent's digest word 0 (as int32 or uint32)
+   * @param p1 word 1
+   * @param p2 word 2
+   * @param p3 word 3
+   * @param tokenIds token ids (integers in [0, 2^32))
+   * @param start first token of the block
+   * @param end one past its last token
+   * @returns the block hash; its digest words are then in {@link lastDigest}
+   * @throws InternalError when the algorithm is not `murmur3_128`
+   */
+  hashAfterDigest(p0: number, p1: number, p2: number, p3: number, tokenIds: ArrayLike<number>, start: number, end: number): BlockHash {
+    invariant(this.algorithm === 'murmur3_128', 'hashAfterDigest is for murmur3_128 chains');
+    const count = end - start;
+    const n = 5 + count;
+    const words = this.ensureWords(n);
+    words[0] = p0;
+    words[1] = p1;
+    words[2] = p2;
+    words[3] = p3;
+    words[4] = count;
+    for (let i = 0; i < count; i++) words[5 + i] = tokenIds[start + i]!;
+    const d = this.digest;
+    murmur3x86_128(words, n, 0, d);
+    return digestString(d);
+  }
+
+  /** The digest words of the last `murmur3_128` hash computed (read right after the call). */
+  get lastDigest(): Readonly<Uint32Array> {
+    return this.digest;
+  }
+
   private hashParts(
     parent: BlockHash,
     tokenIds: ArrayLike<number>,
@@ -125,20 +160,36 @@ export class BlockHasher {
     for (let i = 0; i < extras.length; i++) words[base + count + i] = extras.charCodeAt(i);
     const d = this.digest;
     murmur3x86_128(words, n, 0, d);
-    return String.fromCharCode(
-      d[0]! & 0xffff,
-      d[0]! >>> 16,
-      d[1]! & 0xffff,
-      d[1]! >>> 16,
-      d[2]! & 0xffff,
-      d[2]! >>> 16,
-      d[3]! & 0xffff,
-      d[3]! >>> 16,
-    ) as BlockHash;
+    return digestString(d);
   }
 
   private ensureWords(n: number): Uint32Array {
     if (this.words.length < n) this.words = new Uint32Array(Math.max(n, this.words.length * 2));
     return this.words;
   }
+}
+
+/**
+ * Word `i` (0-3) of a `murmur3_128` hash's digest, as an int32: what {@link BlockHasher.hashAfterDigest}
+ * takes for the parent.
+ * @param hash a `murmur3_128` block hash
+ * @param i the word, 0 to 3
+ * @returns the word's bits as an int32
+ */
+export function digestWord(hash: BlockHash, i: number): number {
+  return hash.charCodeAt(2 * i) | (hash.charCodeAt(2 * i + 1) << 16);
+}
+
+// The 128 bits as 8 UTF-16 code units (compact map keys).
+function digestString(d: Uint32Array): BlockHash {
+  return String.fromCharCode(
+    d[0]! & 0xffff,
+    d[0]! >>> 16,
+    d[1]! & 0xffff,
+    d[1]! >>> 16,
+    d[2]! & 0xffff,
+    d[2]! >>> 16,
+    d[3]! & 0xffff,
+    d[3]! >>> 16,
+  ) as BlockHash;
 }

@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   invariant,
   type AllocateSlotsOptions,
+  type BlockHash,
   type BlockId,
   type ComputedBlocks,
   type KVCacheBlocks,
@@ -36,8 +37,22 @@ export interface KVCacheStateHolder {
   kvCacheState: unknown;
 }
 
+/**
+ * Optional for requests: the length and the last entry of `blockHashes` as plain fields, kept
+ * equal to them. A request that declares them lets the manager cache the block a decode just
+ * filled without reading the `blockHashes` array (its object and its elements: cache misses at a
+ * thousand running requests), so the request may append to that array lazily.
+ */
+export interface BlockHashTail {
+  /** `blockHashes.length`. */
+  readonly numBlockHashes: number;
+  /** `blockHashes[numBlockHashes - 1]`, or null when there is none. */
+  readonly lastBlockHash: BlockHash | null;
+}
+
 class RequestBlocks {
-  // Append-only block table (NOTE: never rewritten, so the runner can append diffs).
+  // Append-only block table (NOTE: never rewritten, so the runner can append diffs), less the
+  // blocks still pending in the manager's columns: read it through `blocksOf(slot)`.
   readonly blocks: BlockId[] = [];
   constructor(
     readonly reqId: RequestId,
@@ -47,6 +62,8 @@ class RequestBlocks {
 }
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
+// Blocks a slot may hold back from its table (see the slot columns).
+const PENDING = 4;
 const EMPTY_HIT: ComputedBlocks = Object.freeze({ blocks: BlockList.EMPTY, numHitTokens: 0 });
 
 /**
@@ -88,11 +105,20 @@ export class KVCacheManager implements KVCacheManagerContract {
   // Per-request columns by slot (a dense integer per live request), so the common call, a running
   // request that needs nothing new, reads two integers instead of the request's block table.
   // Invariant: slotRequest[s] !== null iff slotState[s] is a live request's state;
-  // slotNumBlocks[s] === slotState[s].blocks.length; the first slotNumCached[s] blocks are cached.
+  // slotNumBlocks[s] === slotState[s].blocks.length + slotNumPending[s]; the first slotNumCached[s] blocks are cached;
+  // slotNextUncached[s] is blocks[slotNumCached[s]] (0 when every block is cached) and
+  // slotLastBlock[s] the table's last block (0 when empty), so caching the block a decode just
+  // filled reads no block table. The table's last slotNumPending[s] blocks are in
+  // pending[s * PENDING ..] rather than in slotState[s].blocks: a decode's new block is appended to
+  // the table (a few cache misses: state, array, elements) once per PENDING + 1 blocks.
   private slotRequest: (KVCacheRequest | null)[] = [];
   private slotState: (RequestBlocks | null)[] = [];
   private slotNumBlocks = new Int32Array(64);
   private slotNumCached = new Int32Array(64);
+  private slotNextUncached = new Int32Array(64);
+  private slotLastBlock = new Int32Array(64);
+  private slotNumPending = new Int32Array(64);
+  private pending = new Int32Array(64 * PENDING);
   private readonly freeSlots: number[] = [];
   private queries = 0;
   private hits = 0;
@@ -185,7 +211,7 @@ export class KVCacheManager implements KVCacheManagerContract {
     const hitIds = options?.newComputedBlocks?.getBlockIds() ?? NO_BLOCKS;
     const numNewComputed = options?.numNewComputedTokens ?? 0;
     const lookahead = options?.numLookaheadTokens ?? 0;
-    const held = state === undefined ? 0 : state.blocks.length;
+    const held = state === undefined ? 0 : this.blocksOf(state.slot).length;
     if (hitIds.length > 0 && held > 0) invariant(false, `prefix hits offered to ${request.reqId}, which already holds ${held} blocks`);
 
     const totalComputed = Math.min(request.numComputedTokens + numNewComputed, this.maxModelLen);
@@ -209,8 +235,13 @@ export class KVCacheManager implements KVCacheManagerContract {
       for (let i = 0; i < fresh.length; i++) state.blocks.push(fresh[i]!);
       result = new BlockList(fresh);
     }
-    this.slotNumBlocks[state.slot] = state.blocks.length;
-    if (this.enablePrefixCaching) this.cacheBlocks(request, state.slot, Math.min(totalComputed + numNewTokens, request.numTokens));
+    const slot = state.slot;
+    const blocks = state.blocks;
+    this.slotNumBlocks[slot] = blocks.length;
+    this.slotLastBlock[slot] = blocks.length === 0 ? 0 : blocks[blocks.length - 1]!;
+    const numCached = this.slotNumCached[slot]!;
+    this.slotNextUncached[slot] = numCached < blocks.length ? blocks[numCached]! : 0;
+    if (this.enablePrefixCaching) this.cacheBlocks(request, slot, Math.min(totalComputed + numNewTokens, request.numTokens));
     return result;
   }
 
@@ -224,13 +255,16 @@ export class KVCacheManager implements KVCacheManagerContract {
     if (state === undefined) return;
     this.requests.delete(request.reqId);
     const slot = state.slot;
+    const blocks = this.blocksOf(slot);
     this.slotRequest[slot] = null;
     this.slotState[slot] = null;
     this.slotNumBlocks[slot] = 0;
     this.slotNumCached[slot] = 0;
+    this.slotNextUncached[slot] = 0;
+    this.slotLastBlock[slot] = 0;
     this.freeSlots.push(slot);
     if ('kvCacheState' in request) (request as unknown as KVCacheStateHolder).kvCacheState = null;
-    this.pool.free(state.blocks.reverse());
+    this.pool.free(blocks.reverse());
   }
 
   /**
@@ -238,7 +272,8 @@ export class KVCacheManager implements KVCacheManagerContract {
    * @param reqId the request's id
    */
   getBlockIds(reqId: RequestId): readonly BlockId[] {
-    return this.requests.get(reqId)?.blocks ?? [];
+    const state = this.requests.get(reqId);
+    return state === undefined ? [] : this.blocksOf(state.slot);
   }
 
   /**
@@ -268,6 +303,18 @@ export class KVCacheManager implements KVCacheManagerContract {
     return state === undefined ? -1 : state.slot;
   }
 
+  // The slot's whole block table, its pending blocks moved in first.
+  private blocksOf(slot: number): BlockId[] {
+    const blocks = this.slotState[slot]!.blocks;
+    const numPending = this.slotNumPending[slot]!;
+    if (numPending > 0) {
+      const at = slot * PENDING;
+      for (let i = 0; i < numPending; i++) blocks.push(this.pending[at + i]! as BlockId);
+      this.slotNumPending[slot] = 0;
+    }
+    return blocks;
+  }
+
   private stateOf(request: KVCacheRequest): RequestBlocks | undefined {
     const slot = (request as Partial<KVCacheStateHolder>).kvCacheState;
     if (typeof slot === 'number' && this.slotRequest[slot] === request) return this.slotState[slot]!;
@@ -281,6 +328,10 @@ export class KVCacheManager implements KVCacheManagerContract {
       if (slot === this.slotNumBlocks.length) {
         this.slotNumBlocks = grown(this.slotNumBlocks);
         this.slotNumCached = grown(this.slotNumCached);
+        this.slotNextUncached = grown(this.slotNextUncached);
+        this.slotLastBlock = grown(this.slotLastBlock);
+        this.slotNumPending = grown(this.slotNumPending);
+        this.pending = grown(this.pending);
       }
       this.slotRequest.push(null);
       this.slotState.push(null);
@@ -304,9 +355,19 @@ export class KVCacheManager implements KVCacheManagerContract {
     if (needSlots > heldSlots) {
       const fresh = this.pool.allocate(Math.ceil((needSlots - heldSlots) / bs));
       if (fresh === null) return null;
-      const blocks = this.slotState[slot]!.blocks;
-      for (let i = 0; i < fresh.length; i++) blocks.push(fresh[i]!);
-      this.slotNumBlocks[slot] = blocks.length;
+      const held = this.slotNumBlocks[slot]!;
+      if (this.slotNumCached[slot] === held) this.slotNextUncached[slot] = fresh[0]!;
+      const numPending = this.slotNumPending[slot]!;
+      if (numPending + fresh.length <= PENDING) {
+        const at = slot * PENDING + numPending;
+        for (let i = 0; i < fresh.length; i++) this.pending[at + i] = fresh[i]!;
+        this.slotNumPending[slot] = numPending + fresh.length;
+      } else {
+        const blocks = this.blocksOf(slot);
+        for (let i = 0; i < fresh.length; i++) blocks.push(fresh[i]!);
+      }
+      this.slotNumBlocks[slot] = held + fresh.length;
+      this.slotLastBlock[slot] = fresh[fresh.length - 1]!;
       result = new BlockList(fresh);
     }
     if (this.enablePrefixCaching) {
@@ -321,15 +382,32 @@ export class KVCacheManager implements KVCacheManagerContract {
     const numFull = Math.floor(numTokens / this.blockSize);
     const numCached = this.slotNumCached[slot]!;
     if (numFull <= numCached) return;
-    if (request.blockHashes.length < numFull) {
-      invariant(false, `request ${request.reqId} has ${request.blockHashes.length} block hashes but ${numFull} full blocks to cache`);
+    const numBlocks = this.slotNumBlocks[slot]!;
+    if (numFull === numCached + 1 && (request as Partial<BlockHashTail>).numBlockHashes === numFull) {
+      // A decode filled the block whose hash the request just computed: no read of its hash list.
+      this.pool.cacheBlock(this.slotNextUncached[slot]! as BlockId, (request as unknown as BlockHashTail).lastBlockHash!);
+      this.slotNextUncached[slot] = numFull === numBlocks ? 0 : numFull === numBlocks - 1 ? this.slotLastBlock[slot]! : this.blocksOf(slot)[numFull]!;
+      this.slotNumCached[slot] = numFull;
+      return;
     }
-    const blocks = this.slotState[slot]!.blocks;
-    for (let i = numCached; i < numFull; i++) this.pool.cacheBlock(blocks[i]!, request.blockHashes[i]!);
+    const hashes = request.blockHashes;
+    if (hashes.length < numFull) {
+      invariant(false, `request ${request.reqId} has ${hashes.length} block hashes but ${numFull} full blocks to cache`);
+    }
+    if (numFull === numCached + 1) {
+      // One block filled (a decode): its id and the next one come from the columns when they can.
+      this.pool.cacheBlock(this.slotNextUncached[slot]! as BlockId, hashes[numCached]!);
+      this.slotNextUncached[slot] = numFull === numBlocks ? 0 : numFull === numBlocks - 1 ? this.slotLastBlock[slot]! : this.blocksOf(slot)[numFull]!;
+    } else {
+      const blocks = this.blocksOf(slot);
+      for (let i = numCached; i < numFull; i++) this.pool.cacheBlock(blocks[i]!, hashes[i]!);
+      this.slotNextUncached[slot] = numFull < numBlocks ? blocks[numFull]! : 0;
+    }
     this.slotNumCached[slot] = numFull;
   }
 }
 
+// NOTE: every column grows 2x together (pending is PENDING wide per slot, so it stays aligned).
 function grown(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const b = new Int32Array(2 * a.length);
   b.set(a);

@@ -10,6 +10,7 @@ it('exports exactly the documented surface', async () => {
       "LruEvictor",
       "PrefixCachingBlockSpaceManager",
       "RequestBlockHasher",
+      "digestWord",
       "firstBlockExtraKeys",
     ]
   `);

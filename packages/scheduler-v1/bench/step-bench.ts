@@ -62,12 +62,18 @@ const create: SchedulerFactory = (c) => {
   });
 };
 
+// CASES=<comma-separated names> runs only those (e.g. CASES='decode 1024' with --cpu-prof);
+// SAMPLES=<k> times k samples of 100 steps each (default 7).
+const only = process.env.CASES?.split(',').map((x) => x.trim());
+const samples = process.env.SAMPLES === undefined ? undefined : Number(process.env.SAMPLES);
 const cases: StepBenchCase[] = [
   { name: 'decode 256', numDecodes: 256 },
   { name: 'decode 1024', numDecodes: 1024 },
   { name: 'decode 4096', numDecodes: 4096, stepsPerSample: 50 },
   { name: 'mixed 1024 + 4 prefills/step', numDecodes: 1024, prefillsPerStep: 4 },
-];
+]
+  .filter((c) => only === undefined || only.includes(c.name))
+  .map((c) => (samples === undefined ? c : { ...c, samples }));
 const overhead = timed ? timerOverheadMs() : 0;
 const rows = [];
 for (const c of cases) {

@@ -16,8 +16,10 @@ import type { Request } from './request.js';
  * @returns the finished status, or null to go on
  */
 export function checkStop(request: Request, maxModelLen: number): FinishedStatus | null {
-  const numOutput = request.numOutputTokens;
-  if (numOutput >= request.minTokens) {
+  // Counted in tokens (prompt included) against thresholds kept beside numTokens: no read of the
+  // prompt length or the sampling params per token.
+  const numTokens = request.numTokens;
+  if (numTokens >= request.minTokensEnd) {
     const last = request.lastTokenId;
     if (last === request.eosTokenId) return RequestStatus.FINISHED_STOPPED;
     const stopIds = request.stopTokenIds;
@@ -25,8 +27,8 @@ export function checkStop(request: Request, maxModelLen: number): FinishedStatus
       request.stopReason = last;
       return RequestStatus.FINISHED_STOPPED;
     }
-    if (numOutput >= request.maxTokens) return RequestStatus.FINISHED_LENGTH_CAPPED;
+    if (numTokens >= request.maxTokensEnd) return RequestStatus.FINISHED_LENGTH_CAPPED;
   }
-  if (request.numTokens >= maxModelLen) return RequestStatus.FINISHED_LENGTH_CAPPED;
+  if (numTokens >= maxModelLen) return RequestStatus.FINISHED_LENGTH_CAPPED;
   return null;
 }

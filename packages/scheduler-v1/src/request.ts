@@ -8,7 +8,7 @@ import {
   type SamplingParamsData,
 } from '@vllm-ts/core';
 import type { BlockHasher, KVCacheStateHolder } from '@vllm-ts/prefix-cache';
-import { RequestBlockHasher } from '@vllm-ts/prefix-cache';
+import { digestWord, RequestBlockHasher } from '@vllm-ts/prefix-cache';
 import type { TokenTails } from './token-tails.js';
 
 const NO_EVENTS: readonly RequestEvent[] = Object.freeze([]);
@@ -19,52 +19,89 @@ const NO_TOKENS: readonly number[] = Object.freeze([]);
  * `numTokensWithSpec - numComputedTokens` more tokens computed, and a prefill chunk is simply a
  * step that computes fewer than that.
  *
- * Invariants: `numComputedTokens <= numTokensWithSpec`; `blockHashes` holds the hash of every full
- * block of `tokens`; `numComputedTokens` is 0 while waiting.
+ * Under async scheduling a request also has `numOutputPlaceholders`: tokens that steps already
+ * scheduled will sample but whose ids are not known yet; their positions count as computed.
+ *
+ * Invariants: `numComputedTokens <= numTokensWithSpec + numOutputPlaceholders`; `blockHashes` holds
+ * the hash of every full block of `tokens` (known tokens only, never a placeholder position), and
+ * `numBlockHashes` / `lastBlockHash` are its length and last entry;
+ * `numComputedTokens` is 0 while waiting; `numOutputPlaceholders` is 0 without async scheduling.
  * @internal
  */
 export class Request implements KVCacheRequest, KVCacheStateHolder {
-  // NOTE: fields are declared (so laid out) hottest first: the per-step loops read the first ~20,
-  // which then share two or three cache lines.
+  // NOTE: fields are declared (so laid out) hottest first: the per-step loops read the first ~22
+  // (through numCachedTokens), which then share three or four cache lines.
   status: RequestStatus = RequestStatus.WAITING;
   numComputedTokens = 0;
   /** Prompt + output tokens. */
   numTokens: number;
+  /** Tokens that in-flight steps will sample (async scheduling only; 0 otherwise). */
+  numOutputPlaceholders = 0;
   /** Proposed drafts for the next step. */
   specTokenIds: readonly number[] = NO_TOKENS;
   /** Tokens scheduled in the current step. */
   stepTokens = 0;
-  /** Set at schedule time: the step computes part of the known tokens only, so it samples nothing. */
+  /**
+   * Set at schedule time: the step computes part of the known (and in-flight) tokens only, so it
+   * samples nothing.
+   */
   isPrefillChunk = true;
   /** The KV manager's handle on this request's blocks (see `KVCacheStateHolder`). */
   kvCacheState: unknown = null;
   readonly reqId: RequestId;
   /** The last appended token (kept apart: the stop check reads it every step). */
   lastTokenId: number;
-  // The tail slot while running: this request's first index in the buffer (-1: none), and the buffer.
+  // The tail slot while running: this request's first index in the buffer (-1: none), the slot's
+  // size, numTokens % tailSize, and the buffer.
   private tailBase = -1;
+  private tailSize = 1;
+  private tailOffset = 0;
   // numTokens % blockSize (kept, not computed: a division per token is measurable at 1,024 requests).
   private blockOffset: number;
   private tails: TokenTails | null = null;
   private readonly blockSize: number;
-  readonly numPromptTokens: number;
+  /** `numTokens` from which the stop checks apply: the prompt + `minTokens`. */
+  readonly minTokensEnd: number;
+  /** `numTokens` that ends the request as length-capped: the prompt + `maxTokens` (<= maxModelLen). */
+  readonly maxTokensEnd: number;
   /** From the sampling params (copied: read for every token). */
-  readonly minTokens: number;
   readonly eosTokenId: number | null;
-  readonly maxTokens: number;
   /** The sampling params' stop token ids, or null when there are none. */
   readonly stopTokenIds: readonly number[] | null;
+  private events: RequestEvent[] | null = null;
   /** Prompt tokens served from the prefix cache at first admission; -1 before it. */
   numCachedTokens = -1;
-  private events: RequestEvent[] | null = null;
+  // The last block hash's digest words (murmur3_128 chains), kept beside the fields a token append
+  // touches anyway: hashing the next block then reads neither the parent string nor the history.
+  private d0 = 0;
+  private d1 = 0;
+  private d2 = 0;
+  private d3 = 0;
+  /** `blockHashes.length`, kept beside the fields a token append touches (see `BlockHashTail`). */
+  numBlockHashes = 0;
+  /** The last of `blockHashes` (null before the first full block). */
+  lastBlockHash: BlockHash | null = null;
+  // Hashes of blocks filled in the tail, not yet appended to `hashList` (ph0 is the oldest): the
+  // array and its elements are touched once per flush instead of once per filled block.
+  private numPendingHashes = 0;
+  private ph0: BlockHash | null = null;
+  private ph1: BlockHash | null = null;
+  private ph2: BlockHash | null = null;
+  private ph3: BlockHash | null = null;
+  // The shared hasher when it chains on digest words (murmur3_128), else null.
+  private readonly wordHasher: BlockHasher | null;
+  readonly numPromptTokens: number;
+  readonly minTokens: number;
+  readonly maxTokens: number;
   /** Tokens of `tokens` that are current (the others wait in the tail slot). */
   numFlushed: number;
   /**
-   * Prompt then outputs (no drafts): `tokens[0..numFlushed)` here, the rest of the current block
-   * in the running set's {@link TokenTails} while the request runs; spare capacity after.
+   * Prompt then outputs (no drafts): `tokens[0..numFlushed)` here, the rest (at most a tail slot's
+   * window) in the running set's {@link TokenTails} while the request runs; spare capacity after.
    */
   tokens: Int32Array;
-  readonly blockHashes: BlockHash[] = [];
+  // `blockHashes` less the pending ones: read it through the `blockHashes` accessor.
+  private readonly hashList: BlockHash[] = [];
   stopReason: number | null = null;
   readonly promptTokenIds: readonly number[];
   readonly samplingParams: SamplingParamsData;
@@ -93,13 +130,22 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.minTokens = req.samplingParams.minTokens;
     this.stopTokenIds = req.samplingParams.stopTokenIds.length > 0 ? req.samplingParams.stopTokenIds : null;
     this.maxTokens = maxTokens;
+    this.minTokensEnd = len + this.minTokens;
+    this.maxTokensEnd = len + maxTokens;
     this.arrivalTime = req.arrivalTime;
     this.priority = req.priority ?? 0;
     this.seq = seq;
     this.skipReadingPrefixCache = req.samplingParams.promptLogprobs !== null;
     this.blockSize = blockSize;
     this.hasher = new RequestBlockHasher(hasher, blockSize, { cacheSalt: req.cacheSalt ?? null, loraName: req.loraName ?? null });
-    this.hasher.extend(this.tokens, this.blockHashes, len);
+    this.wordHasher = hasher.algorithm === 'murmur3_128' ? hasher : null;
+    this.extendHashes(len);
+  }
+
+  /** The hash of every full block of the known tokens, in order. */
+  get blockHashes(): readonly BlockHash[] {
+    if (this.numPendingHashes > 0) this.flushHashes();
+    return this.hashList;
   }
 
   /** Output tokens so far. */
@@ -120,8 +166,26 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.numTokens = n + 1;
     this.lastTokenId = tokenId;
     if (this.tailBase >= 0) {
-      this.tails!.buf[this.tailBase + k] = tokenId;
+      const buf = this.tails!.buf;
+      const w = this.tailOffset;
+      buf[this.tailBase + w] = tokenId;
+      this.tailOffset = w + 1 === this.tailSize ? 0 : w + 1;
       if (k !== this.blockSize - 1) return;
+      // The block is full. When the tail holds all of it and its parent's hash is known, hash it
+      // from the tail, chained on the kept digest; the history is written once per window.
+      const i = this.numBlockHashes;
+      const hasher = this.wordHasher;
+      if (hasher !== null && i > 0 && (i + 1) * this.blockSize === n + 1 && this.numFlushed <= i * this.blockSize) {
+        const end = this.tailBase + w + 1;
+        this.pushPendingHash(hasher.hashAfterDigest(this.d0, this.d1, this.d2, this.d3, buf, end - this.blockSize, end));
+        const d = hasher.lastDigest;
+        this.d0 = d[0]! | 0;
+        this.d1 = d[1]! | 0;
+        this.d2 = d[2]! | 0;
+        this.d3 = d[3]! | 0;
+        if (w + 1 === this.tailSize) this.flushTail();
+        return;
+      }
       this.flushTail();
     } else {
       this.ensureCapacity(n + 1);
@@ -129,7 +193,44 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
       this.numFlushed = n + 1;
       if (k !== this.blockSize - 1) return;
     }
-    this.hasher.extend(this.tokens, this.blockHashes, n + 1);
+    this.extendHashes(n + 1);
+  }
+
+  // Hashes the full blocks of tokens[0..length) not hashed yet (from the history; the string path).
+  private extendHashes(length: number): void {
+    if (this.numPendingHashes > 0) this.flushHashes();
+    const list = this.hashList;
+    if (this.hasher.extend(this.tokens, list, length) === 0) return;
+    const h = list[list.length - 1]!;
+    this.numBlockHashes = list.length;
+    this.lastBlockHash = h;
+    if (this.wordHasher === null) return;
+    this.d0 = digestWord(h, 0);
+    this.d1 = digestWord(h, 1);
+    this.d2 = digestWord(h, 2);
+    this.d3 = digestWord(h, 3);
+  }
+
+  private pushPendingHash(h: BlockHash): void {
+    if (this.numPendingHashes === 4) this.flushHashes();
+    const k = this.numPendingHashes++;
+    if (k === 0) this.ph0 = h;
+    else if (k === 1) this.ph1 = h;
+    else if (k === 2) this.ph2 = h;
+    else this.ph3 = h;
+    this.numBlockHashes++;
+    this.lastBlockHash = h;
+  }
+
+  private flushHashes(): void {
+    const list = this.hashList;
+    const k = this.numPendingHashes;
+    list.push(this.ph0!);
+    if (k > 1) list.push(this.ph1!);
+    if (k > 2) list.push(this.ph2!);
+    if (k > 3) list.push(this.ph3!);
+    this.ph0 = this.ph1 = this.ph2 = this.ph3 = null;
+    this.numPendingHashes = 0;
   }
 
   /**
@@ -140,6 +241,8 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     if (this.tailBase >= 0) return;
     this.tails = tails;
     this.tailBase = tails.acquire();
+    this.tailSize = tails.slotSize;
+    this.tailOffset = this.numTokens % tails.slotSize;
   }
 
   /** Moves the tail's tokens into the history and gives the slot back (on leaving the running set). */
@@ -157,14 +260,18 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     return Array.from(this.tokens.subarray(0, this.numTokens));
   }
 
+  // The unflushed positions [numFlushed, numTokens) lie in one window of the slot, in order.
   private flushTail(): void {
     const n = this.numTokens;
-    if (this.numFlushed === n || this.tailBase < 0) return;
+    const from = this.numFlushed;
+    if (from === n || this.tailBase < 0) return;
     this.ensureCapacity(n);
     const buf = this.tails!.buf;
-    const bs = this.blockSize;
-    for (let p = this.numFlushed; p < n; p++) this.tokens[p] = buf[this.tailBase + (p % bs)]!;
+    const tokens = this.tokens;
+    const at = this.tailBase + (from % this.tailSize) - from;
+    for (let p = from; p < n; p++) tokens[p] = buf[at + p]!;
     this.numFlushed = n;
+    if (this.numPendingHashes > 0) this.flushHashes();
   }
 
   private ensureCapacity(n: number): void {

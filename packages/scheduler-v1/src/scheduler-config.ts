@@ -35,6 +35,15 @@ export interface SchedulerOptions {
   readonly hashSeed?: string | null;
   /** Clock for lifecycle events, in seconds. Default `performance.now() / 1000`. */
   readonly clock?: () => number;
+  /**
+   * Async scheduling (vLLM's `--async-scheduling`, its `AsyncScheduler`): the engine core calls
+   * `schedule()` for step N+1 before `updateFromOutput()` for step N, so the CPU plans the next step
+   * while the device runs this one. Each request then counts the tokens that in-flight steps will
+   * sample (placeholders) and is scheduled again before they arrive. `updateFromOutput` calls must
+   * come in the order the steps were scheduled, and the runner must execute steps in that order on
+   * one device stream. Speculative drafts are refused (`updateDraftTokenIds` throws). Default false.
+   */
+  readonly asyncScheduling?: boolean;
 }
 
 /** {@link SchedulerOptions} validated, with every default filled in. */
@@ -50,6 +59,7 @@ export interface ResolvedSchedulerConfig {
   readonly enablePrefixCaching: boolean;
   readonly prefixCachingHashAlgo: HashAlgorithm;
   readonly hashSeed: string | null;
+  readonly asyncScheduling: boolean;
 }
 
 const KEYS = [
@@ -66,6 +76,7 @@ const KEYS = [
   'prefixCachingHashAlgo',
   'hashSeed',
   'clock',
+  'asyncScheduling',
 ];
 
 /**
@@ -99,6 +110,8 @@ export function resolveSchedulerConfig(options: SchedulerOptions): ResolvedSched
   if (!HASH_ALGORITHMS.includes(prefixCachingHashAlgo)) bad('prefixCachingHashAlgo', `one of ${HASH_ALGORITHMS.join(', ')}`, prefixCachingHashAlgo);
   const hashSeed = options.hashSeed ?? null;
   if (hashSeed !== null && typeof hashSeed !== 'string') bad('hashSeed', 'a string or null', hashSeed);
+  const asyncScheduling = options.asyncScheduling ?? false;
+  if (typeof asyncScheduling !== 'boolean') bad('asyncScheduling', 'a boolean', asyncScheduling);
   if (options.clock !== undefined && typeof options.clock !== 'function') bad('clock', 'a function returning seconds', options.clock);
   return Object.freeze({
     maxModelLen,
@@ -112,6 +125,7 @@ export function resolveSchedulerConfig(options: SchedulerOptions): ResolvedSched
     enablePrefixCaching,
     prefixCachingHashAlgo,
     hashSeed,
+    asyncScheduling,
   });
 }
 

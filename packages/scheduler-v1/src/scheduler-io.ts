@@ -53,3 +53,19 @@ export function newRequestData(r: Request, kv: KVCacheManager): NewRequestData {
 export function badRunnerOutput(reqId: RequestId, expected: string, received: number): never {
   throw new InvalidArgumentError('invalid_runner_output', 'ModelRunnerOutput', `sampledTokenIds[${JSON.stringify(reqId)}]`, expected, `${received} tokens`);
 }
+
+/**
+ * Throws for drafts proposed under async scheduling (not supported with it, as in vLLM 0.10-0.11).
+ * @internal
+ * @param numRequests how many requests the drafts were for
+ */
+export function refuseAsyncDrafts(numRequests: number): never {
+  throw new InvalidArgumentError(
+    'unsupported_with_async_scheduling',
+    'Scheduler.updateDraftTokenIds',
+    'draftTokenIds',
+    'empty: speculative decoding is not supported together with asyncScheduling (as in vLLM 0.10-0.11)',
+    `drafts for ${numRequests} request(s)`,
+    'Turn asyncScheduling off to use a draft proposer.',
+  );
+}

@@ -18,14 +18,16 @@ import { BlockHasher, KVCacheManager as PrefixCachingKVCacheManager } from '@vll
 import { Request } from './request.js';
 import { before, FcfsRequestQueue, PriorityRequestQueue, type RequestQueue } from './request-queue.js';
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler-config.js';
-import { validateRequest } from './scheduler-io.js';
+import { refuseAsyncDrafts, validateRequest } from './scheduler-io.js';
 import { SpecDecodingCounters } from './spec-decoding-counters.js';
 import { StepBuilder } from './step-builder.js';
 import { TokenTails } from './token-tails.js';
 import { applyRunnerOutput, type UpdateContext } from './update-step.js';
+import { InFlightSteps } from './in-flight-steps.js';
 
 const NO_TOKENS: readonly number[] = Object.freeze([]);
-const NO_REQUESTS: readonly Request[] = Object.freeze([]);
+// Steps remembered for updateFromOutput; older ones (never updated) are forgotten.
+const MAX_IN_FLIGHT = 8;
 
 /**
  * The vLLM V1 scheduler: one token budget per step, spent first on running requests (a decode
@@ -72,11 +74,11 @@ export class Scheduler implements SchedulerContract {
   private seq = 0;
   private numPreemptions = 0;
   private readonly spec = new SpecDecodingCounters();
-  // The last schedule()'s output and its requests in batch order (saves a lookup per request).
-  private lastOutput: SchedulerOutput | null = null;
-  private lastBatch: readonly Request[] = NO_REQUESTS;
+  private readonly inFlight = new InFlightSteps(MAX_IN_FLIGHT);
   private readonly updateContext: UpdateContext;
   private readonly tails: TokenTails;
+  // The `samples` array of the last step applied (internal to the scheduler): the next step reuses it.
+  private spareSamples: Uint8Array | null = null;
 
   /**
    * @param options budgets, policy, and the KV cache (a manager, or its size)
@@ -97,7 +99,13 @@ export class Scheduler implements SchedulerContract {
     this.clock = options.clock ?? (() => performance.now() / 1000);
     this.tails = new TokenTails(c.blockSize, Math.min(c.maxNumSeqs, 1024));
     this.waiting = c.policy === 'priority' ? new PriorityRequestQueue() : new FcfsRequestQueue();
-    this.updateContext = { maxModelLen: c.maxModelLen, spec: this.spec, release: (req) => this.release(req) };
+    this.updateContext = {
+      maxModelLen: c.maxModelLen,
+      spec: this.spec,
+      asyncScheduling: c.asyncScheduling,
+      release: (req) => this.release(req),
+      unqueue: (req) => this.waiting.removeAll(new Set([req])),
+    };
   }
 
   /**
@@ -126,14 +134,21 @@ export class Scheduler implements SchedulerContract {
     const c = this.config;
     const kv = this.kvCacheManager;
     const threshold = c.longPrefillTokenThreshold;
-    const step = new StepBuilder(c.maxNumBatchedTokens, Math.min(this.running.length + this.waiting.length, c.maxNumSeqs));
+    const step = new StepBuilder(c.maxNumBatchedTokens, Math.min(this.running.length + this.waiting.length, c.maxNumSeqs), c.asyncScheduling, this.spareSamples);
+    this.spareSamples = null;
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
     // 1. Running requests, in admission order.
     let i = 0;
     while (i < this.running.length && step.budget > 0) {
       const req = this.running[i]!;
-      let want = req.numTokensWithSpec - req.numComputedTokens;
+      const placeholders = req.numOutputPlaceholders;
+      // In-flight tokens certain to reach maxTokens (maxModelLen is capped below): no extra step.
+      if (placeholders > 0 && req.numTokens + placeholders >= req.maxTokensEnd) {
+        i++;
+        continue;
+      }
+      let want = req.numTokensWithSpec + placeholders - req.numComputedTokens;
       if (threshold > 0 && want > threshold) want = threshold;
       if (want > step.budget) want = step.budget;
       if (want > c.maxModelLen - 1 - req.numComputedTokens) want = c.maxModelLen - 1 - req.numComputedTokens;
@@ -167,6 +182,8 @@ export class Scheduler implements SchedulerContract {
     if (step.preempted.size === 0) {
       while (this.waiting.length > 0 && step.budget > 0 && this.running.length < c.maxNumSeqs) {
         const req = this.waiting.peek()!;
+        // Preempted with a step in flight: it can recompute only once it knows all its tokens.
+        if (req.numOutputPlaceholders > 0) break;
         const hit = kv.getComputedBlocks(req);
         let want = req.numTokens - hit.numHitTokens;
         if (threshold > 0 && want > threshold) want = threshold;
@@ -188,28 +205,34 @@ export class Scheduler implements SchedulerContract {
 
     const out = step.build(c.maxNumBatchedTokens, this.finishedReqIds);
     this.finishedReqIds = new Set();
-    this.lastOutput = out;
-    this.lastBatch = step.batch;
+    this.inFlight.push(out, { batch: step.batch, samples: step.samples });
     return out;
   }
 
   /**
    * Applies the runner's results: corrects for rejected drafts, appends sampled tokens, checks
    * stop conditions (truncating a multi-token step at the stop) and frees finished requests.
-   * Requests finished while the step ran are skipped.
+   * Requests finished since the step was scheduled (stopped in an earlier update, aborted) are
+   * skipped, their tokens dropped.
+   *
+   * Under async scheduling the steps' outputs must come in the order the steps were scheduled
+   * (an output skipped is never applied). A request stopped here frees its blocks at once, though
+   * a step scheduled after this one may still write its KV: runners execute steps in submission
+   * order on one device stream, so a later step that reuses the blocks runs after that write.
    * @param schedulerOutput the step's output from {@link schedule}
    * @param runnerOutput what the runner returned for it
    * @returns one row per request with news, in batch order
-   * @throws InvalidArgumentError (`invalid_runner_output`) when tokens come back for a request
-   *   still prefilling, or more than its drafts + 1
+   * @throws InvalidArgumentError (`invalid_runner_output`) when tokens come back for a prefill
+   *   chunk, more than a request's drafts + 1, or (async scheduling) none for a step that samples
    */
   updateFromOutput(schedulerOutput: SchedulerOutput, runnerOutput: ModelRunnerOutput): EngineCoreOutputBatch {
-    const batch = schedulerOutput === this.lastOutput ? this.lastBatch : this.lookUp(schedulerOutput);
-    this.lastOutput = null;
-    this.lastBatch = NO_REQUESTS;
+    const step = this.inFlight.take(schedulerOutput);
+    const batch = step === null ? this.lookUp(schedulerOutput) : step.batch;
     const outputs = new EngineCoreOutputBatch(batch.length);
-    const numFinished = applyRunnerOutput(batch, schedulerOutput, runnerOutput, this.updateContext, outputs);
+    const numFinished = applyRunnerOutput(batch, step === null ? null : step.samples, schedulerOutput, runnerOutput, this.updateContext, outputs);
     if (numFinished > 0) this.running = this.running.filter((r) => r.status === RequestStatus.RUNNING);
+    // InFlightSteps.take forgot this step, so its samples array has no other reader.
+    if (step !== null) this.spareSamples = step.samples;
     return outputs;
   }
 
@@ -217,8 +240,11 @@ export class Scheduler implements SchedulerContract {
    * Records draft tokens proposed for the next step. Drafts for unknown, finished or still
    * prefilling requests are ignored.
    * @param draftTokenIds drafts per request
+   * @throws InvalidArgumentError (`unsupported_with_async_scheduling`) when drafts are given under
+   *   `asyncScheduling` (speculative decoding is not supported with it, as in vLLM 0.10-0.11)
    */
   updateDraftTokenIds(draftTokenIds: ReadonlyMap<RequestId, readonly number[]>): void {
+    if (this.config.asyncScheduling && draftTokenIds.size > 0) refuseAsyncDrafts(draftTokenIds.size);
     for (const [reqId, drafts] of draftTokenIds) {
       const req = this.requests.get(reqId);
       if (req === undefined || req.status !== RequestStatus.RUNNING || req.isPrefillChunk) continue;
@@ -311,6 +337,7 @@ export class Scheduler implements SchedulerContract {
     return victim;
   }
 
+  // Keeps numOutputPlaceholders: the in-flight step's token is still appended when it arrives.
   private preempt(req: Request): void {
     this.kvCacheManager.free(req);
     req.detachTail();

@@ -32,6 +32,8 @@ const NO_TOKENS: readonly number[] = Object.freeze([]);
 export class StepBuilder {
   /** Scheduled requests in batch (`numScheduledTokens`) order; complete once built. */
   readonly batch: Request[];
+  /** Per batch entry: 1 when the step samples for it (its tokens reach the end of its known ones). */
+  samples: Uint8Array;
   /** Tokens the step may still schedule. */
   budget: number;
   readonly preempted = new Set<RequestId>();
@@ -48,14 +50,21 @@ export class StepBuilder {
   private readonly resumedIds: RequestId[] = [];
   // Entries of `batch`, filled by index.
   private numBatch = 0;
+  private readonly asyncScheduling: boolean;
 
   /**
    * @param budget the token budget
    * @param capacity requests the step may schedule (a hint: room is reserved for that many)
+   * @param asyncScheduling count a placeholder for every request the step samples for
+   * @param spareSamples a `samples` array no one reads any more (an applied step's), reused when
+   *   it is large enough: it is internal, so it need not be fresh, and every entry is written
+   *   before it is read
    */
-  constructor(budget: number, capacity: number) {
+  constructor(budget: number, capacity: number, asyncScheduling: boolean, spareSamples: Uint8Array | null = null) {
     this.budget = budget;
+    this.asyncScheduling = asyncScheduling;
     this.batch = preallocated<Request>(capacity);
+    this.samples = spareSamples !== null && spareSamples.length >= capacity ? spareSamples : new Uint8Array(Math.max(capacity, 1));
     this.numComputed = new Int32Array(Math.max(capacity, 1));
     this.numScheduled = new ScheduledTokens(capacity);
   }
@@ -89,6 +98,8 @@ export class StepBuilder {
     const at = this.batch.indexOf(req);
     if (at < 0 || at >= this.numBatch) return;
     this.budget += req.stepTokens;
+    if (this.samples[at] === 1 && this.asyncScheduling) req.numOutputPlaceholders--;
+    this.samples.copyWithin(at, at + 1, this.numBatch);
     this.numScheduled.remove(req.reqId);
     this.specTokens.delete(req.reqId);
     // Running requests come first in the batch and the cached entries, one to one, and no resumed
@@ -151,14 +162,26 @@ export class StepBuilder {
   }
 
   // Also advances the request's computed count (optimistically: a chunked prefill continues next
-  // step); the diffs above were recorded with the count before this step.
+  // step); the diffs above were recorded with the count before this step. A step whose tokens reach
+  // the end of the request's known and in-flight tokens samples one more (a placeholder until its
+  // output arrives, under async scheduling).
   private add(req: Request, numTokens: number): void {
-    this.batch[this.numBatch++] = req;
+    const k = this.numBatch++;
+    this.batch[k] = req;
     req.stepTokens = numTokens;
     this.numScheduled.push(req.reqId, numTokens);
     this.budget -= numTokens;
     const computed = req.numComputedTokens + numTokens;
     req.numComputedTokens = computed;
-    req.isPrefillChunk = computed < req.numTokens;
+    const placeholders = req.numOutputPlaceholders;
+    const chunk = computed < req.numTokens + placeholders;
+    req.isPrefillChunk = chunk;
+    if (k === this.samples.length) {
+      const grown = new Uint8Array(2 * k);
+      grown.set(this.samples);
+      this.samples = grown;
+    }
+    this.samples[k] = chunk ? 0 : 1;
+    if (!chunk && this.asyncScheduling) req.numOutputPlaceholders = placeholders + 1;
   }
 }

@@ -25,15 +25,15 @@ function expectedHashes(tokens: number[]): string[] {
 
 describe('TokenTails', () => {
   it('hands out distinct slots, neighbours first, and grows when they run out', () => {
-    const tails = new TokenTails(4, 2);
+    const tails = new TokenTails(4, 2); // 4 blocks of 4 tokens per slot
     const a = tails.acquire();
     const b = tails.acquire();
-    expect([a, b]).toEqual([0, 4]);
+    expect([a, b]).toEqual([0, 16]);
     const c = tails.acquire();
-    expect(c).toBe(8);
-    expect(tails.buf.length).toBeGreaterThanOrEqual(12);
+    expect(c).toBe(32);
+    expect(tails.buf.length).toBeGreaterThanOrEqual(48);
     tails.release(b);
-    expect(tails.acquire()).toBe(4);
+    expect(tails.acquire()).toBe(16);
   });
 
   it('keeps a running request’s tokens and hashes exact across blocks, detach and reattach', () => {
@@ -59,5 +59,34 @@ describe('TokenTails', () => {
     }
     expect(r.allTokenIds()).toEqual(tokens);
     expect(r.blockHashes).toEqual(expectedHashes(tokens));
+  });
+
+  it.each([
+    ['murmur3_128', 1],
+    ['murmur3_128', 3],
+    ['sha256', 4],
+  ] as const)('hashes long runs of full blocks in the tail exactly (%s, %i blocks per window)', (algorithm, blocksPerSlot) => {
+    const h = new BlockHasher({ algorithm, hashSeed: 't' });
+    const make = (prompt: number[]) =>
+      new Request({ reqId: requestId('l'), promptTokenIds: prompt, samplingParams: resolveSamplingParams({ maxTokens: 500 }), eosTokenId: 2, arrivalTime: 0 } as never, 500, 0, h, 4);
+    const tails = new TokenTails(4, 2, blocksPerSlot);
+    tails.acquire(); // another request's slot before this one's
+    const r = make([1, 2, 3, 4, 5]);
+    r.attachTail(tails);
+    const tokens = [1, 2, 3, 4, 5];
+    const all = [...tokens, ...Array.from({ length: 203 }, (_, t) => 1000 + ((t * 7919) % 5000))];
+    const want: string[] = [];
+    new RequestBlockHasher(h, 4).extend(all, want as never);
+    for (let t = 0; t < 203; t++) {
+      r.appendOutputToken(all[tokens.length]!);
+      tokens.push(all[tokens.length]!);
+      // The count and the last hash are current after every token (blockHashes may lag until read).
+      const numFull = Math.floor(tokens.length / 4);
+      expect(r.numBlockHashes).toBe(numFull);
+      expect(r.lastBlockHash).toBe(want[numFull - 1]);
+    }
+    expect(r.blockHashes).toEqual(want);
+    expect(r.allTokenIds()).toEqual(tokens);
+    expect(tails.buf.subarray(0, 4 * blocksPerSlot).every((t) => t === 0)).toBe(true);
   });
 });

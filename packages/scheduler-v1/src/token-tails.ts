@@ -1,17 +1,21 @@
 import { invariant } from '@vllm-ts/core';
 
 /**
- * One block of token slots per running request, side by side in one buffer: the tokens of a
- * request's current, not yet full block. Each step writes one token per decoding request; keeping
- * those writes in one buffer, rather than in every request's own history array scattered over the
- * heap, turns a cache miss per request into a sequential walk. A request copies its tail into its
- * history when the block fills (to hash it) and when it leaves the running set.
+ * A window of a few blocks of token slots per running request, side by side in one buffer: the
+ * latest tokens of a request, not yet copied into its history. Each step writes one token per
+ * decoding request; keeping those writes in one buffer, rather than in every request's own history
+ * array scattered over the heap, turns a cache miss per request into a sequential walk. A full
+ * block is hashed from here, and a request copies its window into its history when the window
+ * fills (a sequential copy every few blocks instead of a scattered one per block) and when it
+ * leaves the running set.
  * @internal
  */
 export class TokenTails {
-  /** Tokens per block (per slot). */
+  /** Tokens per block. */
   readonly blockSize: number;
-  /** `buf[slot * blockSize + position % blockSize]` holds the token at `position`. */
+  /** Tokens per slot: a whole number of blocks. */
+  readonly slotSize: number;
+  /** `buf[slotBase + position % slotSize]` holds the token at `position`. */
   buf: Int32Array;
   private free: number[] = [];
   private numSlots = 0;
@@ -19,9 +23,11 @@ export class TokenTails {
   /**
    * @param blockSize tokens per block
    * @param initialSlots slots to reserve (the running set's expected size)
+   * @param blocksPerSlot blocks per window (default 4)
    */
-  constructor(blockSize: number, initialSlots: number) {
+  constructor(blockSize: number, initialSlots: number, blocksPerSlot = 4) {
     this.blockSize = blockSize;
+    this.slotSize = blockSize * blocksPerSlot;
     this.buf = new Int32Array(0);
     this.grow(Math.max(1, initialSlots));
   }
@@ -31,7 +37,7 @@ export class TokenTails {
     if (this.free.length === 0) this.grow(2 * this.numSlots);
     const slot = this.free.pop();
     invariant(slot !== undefined, 'a grown TokenTails has a free slot');
-    return slot * this.blockSize;
+    return slot * this.slotSize;
   }
 
   /**
@@ -39,11 +45,11 @@ export class TokenTails {
    * @param base the index {@link acquire} returned
    */
   release(base: number): void {
-    this.free.push(base / this.blockSize);
+    this.free.push(base / this.slotSize);
   }
 
   private grow(numSlots: number): void {
-    const buf = new Int32Array(numSlots * this.blockSize);
+    const buf = new Int32Array(numSlots * this.slotSize);
     buf.set(this.buf);
     this.buf = buf;
     // Lowest slots on top of the stack, so the first requests get neighbouring slots.

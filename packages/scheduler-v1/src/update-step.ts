@@ -26,30 +26,40 @@ const NO_OFFSETS = new Int32Array(0);
 export interface UpdateContext {
   readonly maxModelLen: number;
   readonly spec: SpecDecodingCounters;
+  /** Steps are pipelined: outputs arrive for steps scheduled after this one's (placeholders). */
+  readonly asyncScheduling: boolean;
   /** Frees a finished request's blocks and queues its id for the next step's `finishedReqIds`. */
   release(request: Request): void;
+  /** Takes a request out of the waiting queue (a preempted one that stopped on an in-flight token). */
+  unqueue(request: Request): void;
 }
 
 /**
  * Applies one step's runner output to the requests of its batch, in batch order: corrects
  * `numComputedTokens` for rejected drafts, appends sampled tokens, checks stop conditions
  * (truncating a multi-token step at the stop), gives finished requests their status and releases
- * them. Requests no longer RUNNING (aborted while the step ran) are skipped.
+ * them. Requests finished since the step was scheduled (a stop in an earlier update, an abort)
+ * are skipped: their tokens are dropped, with no row. Under async scheduling each sampled token
+ * replaces a placeholder, and a request preempted while its step was in flight gets its token
+ * appended (and checked) too, so it resumes with every token it produced.
  *
  * Only requests with news (tokens, a finish, prompt logprobs or lifecycle events) get an output,
  * so a step of chunked prefills emits nothing for them.
  * @internal
  * @param batch the step's requests, in `numScheduledTokens` order
+ * @param samples per batch entry, 1 when the step samples for it; null when unknown (an output
+ *   object the scheduler did not record)
  * @param schedulerOutput the step's output
  * @param runnerOutput the runner's result for it
  * @param ctx the scheduler's side
  * @param outputs receives one row per request with news, in batch order
  * @returns how many requests finished
- * @throws InvalidArgumentError (`invalid_runner_output`) for tokens sampled while prefilling or
- *   more than the drafts + 1
+ * @throws InvalidArgumentError (`invalid_runner_output`) for tokens sampled while prefilling,
+ *   more than the drafts + 1, or (async scheduling) none for a step that samples
  */
 export function applyRunnerOutput(
   batch: readonly Request[],
+  samples: Uint8Array | null,
   schedulerOutput: SchedulerOutput,
   runnerOutput: ModelRunnerOutput,
   ctx: UpdateContext,
@@ -57,6 +67,7 @@ export function applyRunnerOutput(
 ): number {
   let numFinished = 0;
   const maxModelLen = ctx.maxModelLen;
+  const pipelined = ctx.asyncScheduling;
   const sampledMap = runnerOutput.sampledTokenIds;
   const cols = sampledTokenColumnsOf(runnerOutput);
   const colIds = cols === null ? NO_IDS : cols.reqIds;
@@ -67,7 +78,10 @@ export function applyRunnerOutput(
   const promptLogprobsMap = runnerOutput.promptLogprobs.size > 0 ? runnerOutput.promptLogprobs : null;
   for (let b = 0; b < batch.length; b++) {
     const req = batch[b]!;
-    if (req.status !== RequestStatus.RUNNING) continue;
+    const before = req.status;
+    // Finished since (stopped, aborted): drop. Preempted with this step in flight (async only):
+    // the token is still its own, and it must have it to recompute.
+    if (before !== RequestStatus.RUNNING && (before !== RequestStatus.PREEMPTED || !pipelined)) continue;
     const reqId = req.reqId;
     // The sampled tokens are source[first .. first + count): the runner's row b when it is this
     // request's (the usual case), else whatever the map view holds for the id.
@@ -90,8 +104,12 @@ export function applyRunnerOutput(
       req.numComputedTokens -= drafts.length - accepted;
       ctx.spec.record(drafts.length, accepted);
     } else if (count > 1) badRunnerOutput(reqId, 'at most 1 sampled token (no drafts were scheduled)', count);
-    if (count > 0 && req.numComputedTokens < req.numTokens) {
-      badRunnerOutput(reqId, `no sampled token while prefilling (${req.numComputedTokens} of ${req.numTokens} tokens computed)`, count);
+    const sampling = samples === null ? (pipelined ? count > 0 : req.numComputedTokens >= req.numTokens) : samples[b] === 1;
+    if (count > 0 && !sampling) badRunnerOutput(reqId, `no sampled token for a prefill chunk (${req.numComputedTokens} of ${req.numTokens} tokens computed)`, count);
+    if (pipelined) {
+      // A missing token would leave its placeholder (a position nobody will ever fill) for good.
+      if (count === 0 && sampling) badRunnerOutput(reqId, '1 sampled token (the step samples for it; async scheduling counts on it)', count);
+      req.numOutputPlaceholders -= count;
     }
     let status: FinishedStatus | null = null;
     let kept = 0;
@@ -121,6 +139,7 @@ export function applyRunnerOutput(
     if (status !== null) {
       req.status = status;
       numFinished++;
+      if (before === RequestStatus.PREEMPTED) ctx.unqueue(req);
       ctx.release(req);
     }
   }

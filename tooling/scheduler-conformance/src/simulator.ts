@@ -5,8 +5,10 @@ import {
   VllmError,
   type EngineCoreRequest,
   type FinishReason,
+  type ModelRunnerOutput,
   type RequestId,
   type SamplingParamsData,
+  type SchedulerOutput,
 } from '@vllm-ts/core';
 import { DEFAULT_FACTORY_CONFIG, seededRandom, type SchedulerFactory, type SchedulerFactoryConfig } from './scheduler-factory.js';
 import { ScriptedRunner } from './scripted-runner.js';
@@ -35,6 +37,12 @@ export interface SimulationOptions {
   readonly numPriorities?: number;
   /** Fail when the run takes more steps than this. Default 200 × numRequests. */
   readonly maxSteps?: number;
+  /**
+   * Steps in flight (default 1, synchronous). With d > 1 the loop is async scheduling's: step N+d-1
+   * is scheduled (and run: the runner executes steps in submission order) before the update of
+   * step N, so the scheduler must be built with async scheduling on.
+   */
+  readonly pipelineDepth?: number;
 }
 
 /** What a simulation observed. */
@@ -50,6 +58,8 @@ export interface SimulationReport {
   readonly maxStepsToFirstToken: number;
   /** Steps that scheduled the whole budget. */
   readonly numFullSteps: number;
+  /** Output tokens of every request that finished (not aborted), by id. */
+  readonly finishedTokens: ReadonlyMap<RequestId, readonly number[]>;
 }
 
 interface Sim {
@@ -92,6 +102,8 @@ export function runSimulation(create: SchedulerFactory, options: SimulationOptio
   const abortRate = options.abortRate ?? 0.02;
   const rate = options.arrivalsPerStep ?? 1;
   const maxSteps = options.maxSteps ?? 200 * options.numRequests;
+  const depth = options.pipelineDepth ?? 1;
+  if (!Number.isInteger(depth) || depth < 1) fail(`pipelineDepth must be an integer >= 1, got ${depth}`);
   const prefixes = Array.from({ length: options.numSharedPrefixes ?? 4 }, () => Array.from({ length: int(4, 24) }, () => int(1, VOCAB - 1)));
   const seedBase = options.seed * 7919;
   const script = (id: RequestId, k: number): number => scriptToken(seedBase, id, k);
@@ -106,6 +118,22 @@ export function runSimulation(create: SchedulerFactory, options: SimulationOptio
   let fullSteps = 0;
   let emptySteps = 0;
   let numAborted = 0;
+  // Steps scheduled and run, not yet updated, oldest first.
+  const inFlight: { out: SchedulerOutput; ran: ModelRunnerOutput }[] = [];
+  const update = (out: SchedulerOutput, ran: ModelRunnerOutput): void => {
+    for (const o of scheduler.updateFromOutput(out, ran)) {
+      const sim = sims.get(o.reqId);
+      if (sim === undefined || !live.has(o.reqId)) fail(`output for ${o.reqId}, which is not live`);
+      if (o.newTokenIds.length > 0 && sim.firstTokenStep < 0) sim.firstTokenStep = step;
+      sim.got.push(...o.newTokenIds);
+      if (o.finishReason !== null) {
+        sim.reason = o.finishReason;
+        live.delete(o.reqId);
+        const stopReason = o.finishReason === 'stop' && sim.got.at(-1) !== EOS ? sim.got.at(-1) : null;
+        if (o.stopReason !== stopReason) fail(`${o.reqId} stopped with stopReason ${o.stopReason}, expected ${stopReason}`);
+      }
+    }
+  };
 
   while (sent < options.numRequests || scheduler.hasUnfinishedRequests()) {
     if (++step > maxSteps) fail(`not done after ${maxSteps} steps: ${live.size} live requests (starvation or livelock)`);
@@ -137,21 +165,14 @@ export function runSimulation(create: SchedulerFactory, options: SimulationOptio
     }
     scheduledTokens += out.totalNumScheduledTokens;
     if (out.totalNumScheduledTokens === cfg.maxNumBatchedTokens) fullSteps++;
+    // A request preempted with a token in flight waits for it (at most depth - 1 steps).
     emptySteps = out.totalNumScheduledTokens === 0 && scheduler.hasUnfinishedRequests() ? emptySteps + 1 : 0;
-    if (emptySteps > 2) fail(`step ${step}: nothing scheduled for 3 steps with ${live.size} live requests`);
+    if (emptySteps > depth + 1) fail(`step ${step}: nothing scheduled for ${emptySteps} steps with ${live.size} live requests`);
 
-    const runnerOut = runner.execute(out);
-    for (const o of scheduler.updateFromOutput(out, runnerOut)) {
-      const sim = sims.get(o.reqId);
-      if (sim === undefined || !live.has(o.reqId)) fail(`output for ${o.reqId}, which is not live`);
-      if (o.newTokenIds.length > 0 && sim.firstTokenStep < 0) sim.firstTokenStep = step;
-      sim.got.push(...o.newTokenIds);
-      if (o.finishReason !== null) {
-        sim.reason = o.finishReason;
-        live.delete(o.reqId);
-        const stopReason = o.finishReason === 'stop' && sim.got.at(-1) !== EOS ? sim.got.at(-1) : null;
-        if (o.stopReason !== stopReason) fail(`${o.reqId} stopped with stopReason ${o.stopReason}, expected ${stopReason}`);
-      }
+    inFlight.push({ out, ran: runner.execute(out) });
+    if (inFlight.length === depth) {
+      const oldest = inFlight.shift()!;
+      update(oldest.out, oldest.ran);
     }
     const stats = scheduler.getStats();
     if (stats.numRunningReqs > cfg.maxNumSeqs) fail(`${stats.numRunningReqs} running, maxNumSeqs ${cfg.maxNumSeqs}`);
@@ -161,8 +182,11 @@ export function runSimulation(create: SchedulerFactory, options: SimulationOptio
     if (!(stats.kvCacheUsage >= 0 && stats.kvCacheUsage <= 1)) fail(`kvCacheUsage ${stats.kvCacheUsage}`);
     if (numDrafts > 0) scheduler.updateDraftTokenIds(proposeDrafts(live, runner, sims, numDrafts, rand, script));
   }
+  // The steps still in flight hold only finished requests: their tokens must be dropped.
+  for (const f of inFlight.splice(0)) update(f.out, f.ran);
 
   let maxWait = 0;
+  const finishedTokens = new Map<RequestId, readonly number[]>();
   for (const sim of sims.values()) {
     const id = sim.req.reqId;
     if (sim.reason === 'abort') {
@@ -171,6 +195,7 @@ export function runSimulation(create: SchedulerFactory, options: SimulationOptio
     }
     if (sim.got.join() !== sim.expected.join()) fail(`${id} got [${sim.got.join()}], expected [${sim.expected.join()}]`);
     if (sim.reason !== sim.expectedReason) fail(`${id} finished with ${sim.reason}, expected ${sim.expectedReason}`);
+    finishedTokens.set(id, sim.got);
     maxWait = Math.max(maxWait, sim.firstTokenStep - sim.arrivalStep);
   }
   const stats = scheduler.getStats();
@@ -186,6 +211,7 @@ export function runSimulation(create: SchedulerFactory, options: SimulationOptio
     prefixHitRate: pc.queries === 0 ? 0 : pc.hits / pc.queries,
     maxStepsToFirstToken: maxWait,
     numFullSteps: fullSteps,
+    finishedTokens,
   };
 }
 

@@ -148,6 +148,20 @@ Value ApplyPenalties(const CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// (): { supported, active } of programmatic dependent launch.
+Value ProgrammaticLaunch(const CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("supported", Napi::Boolean::New(info.Env(), programmaticLaunchSupported()));
+  o.Set("active", Napi::Boolean::New(info.Env(), programmaticLaunchActive()));
+  return o;
+}
+
+// (requested): whether programmatic dependent launch is active afterwards.
+Value SetProgrammaticLaunch(const CallbackInfo& info) {
+  if (!info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "argument 0 must be a boolean");
+  return Napi::Boolean::New(info.Env(), setProgrammaticLaunch(info[0].As<Napi::Boolean>().Value()));
+}
+
 }  // namespace
 
 void registerKernels(Napi::Env env, Napi::Object exports) {
@@ -159,6 +173,7 @@ void registerKernels(Napi::Env env, Napi::Object exports) {
       {"decodeWorkspaceFloats", DecodeWorkspaceFloats}, {"siluAndMul", SiluAndMul},
       {"argmax", Argmax},             {"sample", Sample},
       {"applyPenalties", ApplyPenalties},
+      {"programmaticLaunch", ProgrammaticLaunch}, {"setProgrammaticLaunch", SetProgrammaticLaunch},
   };
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
 }

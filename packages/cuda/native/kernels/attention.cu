@@ -173,6 +173,8 @@ __global__ void __launch_bounds__(kDecodeThreads) decodeKernel(PagedAttentionArg
   constexpr int kChunk = kPvDims >= 8 ? 4 : kGroupChunk;
   extern __shared__ float smem[];
   __shared__ float scratch[32];
+  gridDependencyWait();  // launched programmatically (decodeFor)
+  gridDependentsLaunch();
   const int seq = blockIdx.x, kvHead = blockIdx.y, part = blockIdx.z;
   const int ctxLen = a.seqLens[seq];
   const int start = part * partSize;
@@ -305,6 +307,8 @@ __global__ void __launch_bounds__(kDecodeThreads) decodeKernel(PagedAttentionArg
 
 template <typename T>
 __global__ void decodeReduceKernel(PagedAttentionArgs a, int maxParts, int partSize) {
+  gridDependencyWait();  // launched programmatically (decodeFor)
+  gridDependentsLaunch();
   const int seq = blockIdx.x, head = blockIdx.y, D = a.headDim;
   const int ctxLen = a.seqLens[seq];
   const int numParts = (ctxLen + partSize - 1) / partSize;
@@ -386,6 +390,10 @@ __global__ void __launch_bounds__(kSplitThreads, G <= 4 ? 2 : 1)
   __shared__ __align__(16) float sAcc[kSplitWarps][G][D];
   __shared__ __align__(16) float sQ[G][D];  // this chunk's query heads, times scaleLog2
   __shared__ bool sLast;
+  // Launched programmatically: the next kernel (the output projection) starts its blocks, and its
+  // weight prefetch, once every block of this one has passed the wait.
+  gridDependencyWait();
+  gridDependentsLaunch();
 
   const int part = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -608,8 +616,8 @@ template <typename T, int D, int G>
 cudaError_t launchSplitDecode(const PagedAttentionArgs& a, int partSize, cudaStream_t stream) {
   const int maxParts = (a.maxSeqLen + partSize - 1) / partSize;
   const float scaleLog2 = a.scale * 1.4426950408889634f;
-  splitDecodeKernel<T, D, G><<<dim3(maxParts, a.numKvHeads, a.numSeqs), kSplitThreads, 0, stream>>>(a, maxParts, partSize, scaleLog2);
-  return cudaGetLastError();
+  return launchKernel(splitDecodeKernel<T, D, G>, dim3(maxParts, a.numKvHeads, a.numSeqs), dim3(kSplitThreads), 0, stream,
+                      a, maxParts, partSize, scaleLog2);
 }
 
 // The one-launch kernel runs for grids of at most this many (sequence, kv head) pairs. Measured on an H200
@@ -658,11 +666,11 @@ cudaError_t decodeFor(const PagedAttentionArgs& a, cudaStream_t stream) {
         cudaFuncSetAttribute(decodeKernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
     if (e != cudaSuccess) return e;
   }
-  decodeKernel<T, D><<<dim3(a.numSeqs, a.numKvHeads, maxParts), kDecodeThreads, smem, stream>>>(a, maxParts, partSize);
-  cudaError_t e = cudaGetLastError();
+  const cudaError_t e = launchKernel(decodeKernel<T, D>, dim3(a.numSeqs, a.numKvHeads, maxParts), dim3(kDecodeThreads),
+                                     smem, stream, a, maxParts, partSize);
   if (e != cudaSuccess) return e;
-  decodeReduceKernel<T><<<dim3(a.numSeqs, a.numHeads), D >= 128 ? 128 : 32 * ((D + 31) / 32), 0, stream>>>(a, maxParts, partSize);
-  return cudaGetLastError();
+  return launchKernel(decodeReduceKernel<T>, dim3(a.numSeqs, a.numHeads), dim3(D >= 128 ? 128 : 32 * ((D + 31) / 32)), 0,
+                      stream, a, maxParts, partSize);
 }
 
 #define VLLM_DISPATCH_HEAD_DIM(headDim, FN, T, a, stream) \

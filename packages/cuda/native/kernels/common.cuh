@@ -49,6 +49,15 @@ __device__ __forceinline__ void storeVec(T* __restrict__ p, const float (&f)[Vec
   *reinterpret_cast<uint4*>(p) = raw;
 }
 
+// Neox RoPE of one pair (x1 at dim j, x2 at dim j + rotaryDim/2), each product rounded on its own (no
+// contraction into fma), so every kernel that rotates through it stores the same bits.
+__device__ __forceinline__ void rotateNeox(float& x1, float& x2, float c, float s) {
+  const float y1 = __fsub_rn(__fmul_rn(x1, c), __fmul_rn(x2, s));
+  const float y2 = __fadd_rn(__fmul_rn(x2, c), __fmul_rn(x1, s));
+  x1 = y1;
+  x2 = y2;
+}
+
 __device__ __forceinline__ float warpSum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -80,6 +89,55 @@ __device__ __forceinline__ float blockMax(float v, float* scratch) {
   __syncthreads();
   v = lane < numWarps ? scratch[lane] : -FLT_MAX;
   return warpMax(v);
+}
+
+// Programmatic dependent launch (Hopper, sm_90+). A kernel launched by launchKernel() below may start
+// while the kernel before it on the stream still runs; it must call gridDependencyWait() before it
+// reads anything an earlier kernel wrote and before it writes anything an earlier kernel may still
+// read. The wait returns once every earlier kernel has completed and its writes are visible.
+// gridDependentsLaunch() lets the next such kernel start its blocks (and their pre-wait prologue)
+// early; it affects only scheduling, never what the next kernel sees. Both are no-ops in code compiled
+// for targets below sm_90 and in kernels launched without the attribute.
+__device__ __forceinline__ void gridDependencyWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void gridDependentsLaunch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Asks the memory system to bring `bytes` (a multiple of 16, p 16-byte aligned) into L2. L2 is the
+// device's point of coherence, so this is safe before gridDependencyWait() even for data an earlier
+// kernel is still writing: it moves no value into the thread.
+__device__ __forceinline__ void prefetchL2(const void* p, uint32_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
+#endif
+}
+
+// Launches `kernel`, with the programmatic-stream-serialization attribute when
+// programmaticLaunchActive(); only kernels that call gridDependencyWait() before touching dependent
+// data may be launched this way. Returns the launch status.
+template <typename... Params, typename... Args>
+cudaError_t launchKernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                         Args... args) {
+  cudaLaunchAttribute attr{};
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = &attr;
+  config.numAttrs = programmaticLaunchActive() ? 1 : 0;
+  const cudaError_t e = cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
+  const cudaError_t last = cudaGetLastError();
+  return e != cudaSuccess ? e : last;
 }
 
 }  // namespace vllm_cuda

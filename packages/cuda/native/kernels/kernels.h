@@ -7,6 +7,18 @@
 
 namespace vllm_cuda {
 
+// Programmatic dependent launch of the decode-path kernels (see launchKernel in common.cuh). Requested
+// unless the environment sets VLLM_TS_PDL=0; active only where supported: a device of compute
+// capability 9.0 or newer running this library's sm_90+ machine code (not PTX of an older target,
+// whose kernels lack the dependency wait).
+bool programmaticLaunchSupported();
+bool programmaticLaunchActive();
+// Sets the request; returns whether programmatic launch is now active. Affects later launches and
+// later graph captures only.
+bool setProgrammaticLaunch(bool requested);
+// L2 bytes of the current device (cached after the first call; 0 when unknown).
+int64_t l2CacheBytes();
+
 // Matches the TypeScript DType codes in src/dtype.ts.
 enum class DType : int { F32 = 0, F16 = 1, BF16 = 2, I32 = 3 };
 
@@ -99,12 +111,34 @@ struct GemvArgs {
   int64_t m, n, k;
   int64_t lda, ldw, ldc;
   float alpha, beta;
+  // out[m, n] = silu(a . w[0:n]^T) * (a . w[n:2n]^T), each product rounded to the output type first;
+  // w then has 2n rows. Requires outType == inType, alpha == 1, beta == 0.
+  bool siluAndMul = false;
 };
 constexpr int kGemvMaxRows = 8;
 // True for bf16/fp16 inputs, m in [1, kGemvMaxRows], k % 8 == 0 and 16-byte-aligned rows.
 bool canUseGemv(const GemvArgs& args);
 // cudaErrorInvalidValue when !canUseGemv(args).
 cudaError_t launchGemv(const GemvArgs& args, cudaStream_t stream);
+
+// The qkv projection of up to 8 tokens fused with neox RoPE over the whole head dim and the KV-cache write:
+// gemv into out = [m, (numHeads + 2 * numKvHeads) * headDim] (the q, k, v rows), then q and k heads
+// rotated in place at positions[i], and k, v copied into their cache slots (slotMapping[i] < 0 skips the
+// copies). Equal to launchGemv then launchRopeNeoxWriteKv with rotaryDim == headDim.
+struct GemvRopeKvArgs {
+  GemvArgs gemv;  // alpha 1, beta 0, outType == inType
+  const int32_t* positions;
+  const float* cosSin;  // float32 [maxPosition, headDim]
+  void* keyCache;       // [numBlocks, blockSize, numKvHeads, headDim]
+  void* valueCache;
+  const int32_t* slotMapping;
+  int numHeads;
+  int numKvHeads;
+  int headDim;
+};
+bool canUseGemvRopeKv(const GemvRopeKvArgs& args);
+// cudaErrorInvalidValue when !canUseGemvRopeKv(args).
+cudaError_t launchGemvRopeKv(const GemvRopeKvArgs& args, cudaStream_t stream);
 
 cudaError_t launchSiluAndMul(DType dtype, void* out, const void* input, int64_t numTokens, int64_t d,
                              cudaStream_t stream);

@@ -1,5 +1,7 @@
 // Per-token layer kernels: embedding gather, RMSNorm (plain and fused with the residual add),
-// SiLU-and-multiply. All math in float32, one rounding per store. Rows whose width is a multiple of
+// SiLU-and-multiply. The embedding and the vectorized kernels are launched programmatically (see
+// launchKernel): they let the next kernel start at once (these are short; the next one's weight
+// prefetch overlaps them) and wait for the previous one before touching memory. All math in float32, one rounding per store. Rows whose width is a multiple of
 // 16 bytes and whose pointers are 16-byte aligned take the vectorized kernels (16-byte loads and
 // stores; a norm row stays in registers between its two passes); any other shape takes the scalar ones.
 #include "common.cuh"
@@ -12,6 +14,8 @@ constexpr int kThreads = 256;
 template <typename T>
 __global__ void embeddingKernel(T* __restrict__ out, const int32_t* __restrict__ ids, const T* __restrict__ table,
                                 int64_t vocabSize, int64_t hidden) {
+  gridDependentsLaunch();
+  gridDependencyWait();
   const int64_t row = blockIdx.x;
   const int32_t id = ids[row];
   T* dst = out + row * hidden;
@@ -86,6 +90,8 @@ __global__ void rmsNormVecKernel(T* __restrict__ out, const T* __restrict__ inpu
                                  float eps, int hidden) {
   constexpr int N = Vec16<T>::kN;
   __shared__ float scratch[32];
+  gridDependentsLaunch();
+  gridDependencyWait();
   const int nvec = hidden / N;
   const T* x = input + blockIdx.x * static_cast<int64_t>(hidden);
   float v[kCache][N];
@@ -119,6 +125,8 @@ __global__ void fusedAddRmsNormVecKernel(T* __restrict__ input, T* __restrict__ 
                                          float eps, int hidden) {
   constexpr int N = Vec16<T>::kN;
   __shared__ float scratch[32];
+  gridDependentsLaunch();
+  gridDependencyWait();
   const int nvec = hidden / N;
   T* x = input + blockIdx.x * static_cast<int64_t>(hidden);
   T* r = residual + blockIdx.x * static_cast<int64_t>(hidden);
@@ -160,6 +168,8 @@ constexpr int kSiluVecs = 2;  // vectors per thread: both gate and up loads of e
 template <typename T>
 __global__ void __launch_bounds__(kSiluThreads) siluAndMulVecKernel(T* __restrict__ out, const T* __restrict__ input,
                                                                     int64_t d) {
+  gridDependentsLaunch();
+  gridDependencyWait();
   constexpr int N = Vec16<T>::kN;
   const int64_t nvec = d / N;
   const T* gate = input + blockIdx.x * 2 * d;
@@ -205,9 +215,8 @@ cudaError_t launchEmbedding(DType dtype, void* out, const int32_t* ids, const vo
                             int64_t vocabSize, int64_t hidden, cudaStream_t stream) {
   if (numTokens == 0) return cudaSuccess;
   return VLLM_DISPATCH_FLOAT(dtype, {
-    embeddingKernel<scalar_t><<<numTokens, kThreads, 0, stream>>>(static_cast<scalar_t*>(out), ids,
-                                                                  static_cast<const scalar_t*>(table), vocabSize, hidden);
-    return cudaGetLastError();
+    return launchKernel(embeddingKernel<scalar_t>, dim3(static_cast<unsigned>(numTokens)), dim3(kThreads), 0, stream,
+                        static_cast<scalar_t*>(out), ids, static_cast<const scalar_t*>(table), vocabSize, hidden);
   });
 }
 
@@ -223,12 +232,12 @@ cudaError_t launchRmsNorm(DType dtype, void* out, const void* input, const void*
       auto* x = static_cast<const scalar_t*>(input);
       auto* w = static_cast<const scalar_t*>(weight);
       const int h = static_cast<int>(hidden);
+      const dim3 grid(static_cast<unsigned>(numTokens));
       switch (cache) {
-        case 1: rmsNormVecKernel<scalar_t, 1><<<numTokens, threads, 0, stream>>>(o, x, w, eps, h); break;
-        case 2: rmsNormVecKernel<scalar_t, 2><<<numTokens, threads, 0, stream>>>(o, x, w, eps, h); break;
-        default: rmsNormVecKernel<scalar_t, 4><<<numTokens, threads, 0, stream>>>(o, x, w, eps, h); break;
+        case 1: return launchKernel(rmsNormVecKernel<scalar_t, 1>, grid, dim3(threads), 0, stream, o, x, w, eps, h);
+        case 2: return launchKernel(rmsNormVecKernel<scalar_t, 2>, grid, dim3(threads), 0, stream, o, x, w, eps, h);
+        default: return launchKernel(rmsNormVecKernel<scalar_t, 4>, grid, dim3(threads), 0, stream, o, x, w, eps, h);
       }
-      return cudaGetLastError();
     }
     rmsNormKernel<scalar_t><<<numTokens, hidden >= 2048 ? 1024 : kThreads, 0, stream>>>(
         static_cast<scalar_t*>(out), static_cast<const scalar_t*>(input), static_cast<const scalar_t*>(weight), eps,
@@ -250,12 +259,12 @@ cudaError_t launchFusedAddRmsNorm(DType dtype, void* input, void* residual, cons
       auto* r = static_cast<scalar_t*>(residual);
       auto* w = static_cast<const scalar_t*>(weight);
       const int h = static_cast<int>(hidden);
+      const dim3 grid(static_cast<unsigned>(numTokens));
       switch (cache) {
-        case 1: fusedAddRmsNormVecKernel<scalar_t, 1><<<numTokens, threads, 0, stream>>>(x, r, w, eps, h); break;
-        case 2: fusedAddRmsNormVecKernel<scalar_t, 2><<<numTokens, threads, 0, stream>>>(x, r, w, eps, h); break;
-        default: fusedAddRmsNormVecKernel<scalar_t, 4><<<numTokens, threads, 0, stream>>>(x, r, w, eps, h); break;
+        case 1: return launchKernel(fusedAddRmsNormVecKernel<scalar_t, 1>, grid, dim3(threads), 0, stream, x, r, w, eps, h);
+        case 2: return launchKernel(fusedAddRmsNormVecKernel<scalar_t, 2>, grid, dim3(threads), 0, stream, x, r, w, eps, h);
+        default: return launchKernel(fusedAddRmsNormVecKernel<scalar_t, 4>, grid, dim3(threads), 0, stream, x, r, w, eps, h);
       }
-      return cudaGetLastError();
     }
     fusedAddRmsNormKernel<scalar_t><<<numTokens, hidden >= 2048 ? 1024 : kThreads, 0, stream>>>(
         static_cast<scalar_t*>(input), static_cast<scalar_t*>(residual), static_cast<const scalar_t*>(weight), eps,
@@ -272,9 +281,8 @@ cudaError_t launchSiluAndMul(DType dtype, void* out, const void* input, int64_t 
     if (d % N == 0 && aligned16(out) && aligned16(input)) {
       constexpr int64_t kPerBlock = kSiluThreads * kSiluVecs;
       const dim3 grid(static_cast<unsigned>(numTokens), static_cast<unsigned>((d / N + kPerBlock - 1) / kPerBlock));
-      siluAndMulVecKernel<scalar_t><<<grid, kSiluThreads, 0, stream>>>(static_cast<scalar_t*>(out),
-                                                                       static_cast<const scalar_t*>(input), d);
-      return cudaGetLastError();
+      return launchKernel(siluAndMulVecKernel<scalar_t>, grid, dim3(kSiluThreads), 0, stream,
+                          static_cast<scalar_t*>(out), static_cast<const scalar_t*>(input), d);
     }
     siluAndMulKernel<scalar_t><<<numTokens, d >= 4096 ? 1024 : kThreads, 0, stream>>>(
         static_cast<scalar_t*>(out), static_cast<const scalar_t*>(input), d);

@@ -18,10 +18,11 @@ __global__ void ropeNeoxKernel(const int32_t* __restrict__ positions, T* __restr
     const int head = i / half, j = i % half;
     T* h = head < numHeads ? q + token * qStride + static_cast<int64_t>(head) * headDim
                            : k + token * kStride + static_cast<int64_t>(head - numHeads) * headDim;
-    const float x1 = toFloat(h[j]), x2 = toFloat(h[j + half]);
+    float x1 = toFloat(h[j]), x2 = toFloat(h[j + half]);
     const float c = cosRow[j], s = sinRow[j];
-    h[j] = fromFloat<T>(x1 * c - x2 * s);
-    h[j + half] = fromFloat<T>(x2 * c + x1 * s);
+    rotateNeox(x1, x2, c, s);
+    h[j] = fromFloat<T>(x1);
+    h[j + half] = fromFloat<T>(x2);
   }
 }
 
@@ -74,8 +75,8 @@ __global__ void ropeNeoxVecKernel(const int32_t* __restrict__ positions, T* __re
     float y1[N], y2[N];
 #pragma unroll
     for (int e = 0; e < N; ++e) {
-      y1[e] = x1[e] * c[e] - x2[e] * sn[e];
-      y2[e] = x2[e] * c[e] + x1[e] * sn[e];
+      y1[e] = x1[e], y2[e] = x2[e];
+      rotateNeox(y1[e], y2[e], c[e], sn[e]);
     }
     storeVec(h + j, y1);
     storeVec(h + j + half, y2);
@@ -116,6 +117,9 @@ int threadsFor(int64_t work, int cap) {
 // Vectorized only: half % N == 0, headDim % N == 0, aligned rows.
 template <typename T>
 __global__ void ropeNeoxWriteKvKernel(RopeWriteKvArgs a) {
+  // Launched programmatically: the next kernel (attention) may start its blocks at once.
+  gridDependentsLaunch();
+  gridDependencyWait();
   constexpr int N = Vec16<T>::kN;
   const int64_t token = blockIdx.x;
   const int64_t slot = a.slotMapping[token];
@@ -161,8 +165,8 @@ __global__ void ropeNeoxWriteKvKernel(RopeWriteKvArgs a) {
     float y1[N], y2[N];
 #pragma unroll
     for (int e = 0; e < N; ++e) {
-      y1[e] = x1[e] * c[e] - x2[e] * sn[e];
-      y2[e] = x2[e] * c[e] + x1[e] * sn[e];
+      y1[e] = x1[e], y2[e] = x2[e];
+      rotateNeox(y1[e], y2[e], c[e], sn[e]);
     }
     storeVec(h + j, y1);
     storeVec(h + j + half, y2);
@@ -257,8 +261,8 @@ cudaError_t launchRopeNeoxWriteKv(const RopeWriteKvArgs& a, cudaStream_t stream)
                        static_cast<int64_t>(a.numKvHeads) * a.headDim / n;
   const int threads = threadsFor(work, 1024);
   return VLLM_DISPATCH_FLOAT(a.dtype, {
-    ropeNeoxWriteKvKernel<scalar_t><<<a.numTokens, threads, 0, stream>>>(a);
-    return cudaGetLastError();
+    return launchKernel(ropeNeoxWriteKvKernel<scalar_t>, dim3(static_cast<unsigned>(a.numTokens)), dim3(threads), 0,
+                        stream, a);
   });
 }
 

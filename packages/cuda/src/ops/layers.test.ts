@@ -11,7 +11,7 @@ import {
 } from '../reference/layers.js';
 import { FLOAT_DTYPES, TensorScope, cudaAvailable, gpuSuite } from '../testing/gpu.js';
 import { Rng, relativeError, tolerance } from '../testing/random.js';
-import { gemm, gemv } from './gemm.js';
+import { gemm, gemv, gemvSiluAndMul } from './gemm.js';
 import { embedding, fusedAddRmsNorm, rmsNorm, siluAndMul } from './layers.js';
 
 describe.skipIf(!cudaAvailable)(gpuSuite('layer kernels'), () => {
@@ -112,6 +112,46 @@ describe.skipIf(!cudaAvailable)(gpuSuite('layer kernels'), () => {
       expect(relativeError(outAll.toHost(), acc), `seed ${rng.seed}`).toBeLessThan(1e-4);
     });
   }
+
+  // Rows of 8200 take the long-row variant (8 loads in flight per lane) with a ragged tail.
+  for (const [dtype, m, n, k] of [['bfloat16', 1, 203, 1304], ['float16', 3, 77, 8200], ['bfloat16', 8, 130, 4096], ['bfloat16', 5, 33, 8200]] as const) {
+    it(`gemvSiluAndMul equals gemv then siluAndMul and matches the reference (${dtype}, m = ${m}, n = ${n}, k = ${k})`, () => {
+      const rng = new Rng();
+      const a = rng.tensor(m * k, dtype);
+      const w = rng.tensor(2 * n * k, dtype, 0.05);
+      const aDev = scope.from(a, [m, k], dtype);
+      const wDev = scope.from(w, [2 * n, k], dtype);
+      const fused = scope.poisoned([m, n], dtype);
+      gemvSiluAndMul({ out: fused, a: aDev, weight: wDev });
+      const gateUp = scope.poisoned([m, 2 * n], dtype);
+      const unfused = scope.poisoned([m, n], dtype);
+      gemv({ out: gateUp, a: aDev, weight: wDev });
+      siluAndMul(unfused, gateUp);
+      // Into a column view of a wider buffer: only its columns change.
+      const wide = scope.poisoned([m, n + 8], dtype);
+      gemvSiluAndMul({ out: wide.columns(8, n), a: aDev, weight: wDev });
+      synchronizeDevice();
+      const got = fused.toHost();
+      expect(Array.from(got), `seed ${rng.seed}: bit-identical to the unfused pair`).toEqual(Array.from(unfused.toHost()));
+      const wideHost = wide.toHost();
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < 8; j++) expect(Number.isNaN(wideHost[i * (n + 8) + j]!), `untouched column ${j}`).toBe(true);
+        for (let j = 0; j < n; j++) expect(wideHost[i * (n + 8) + 8 + j]).toBe(got[i * n + j]);
+      }
+      const ref = siluAndMulReference(roundToDType(gemmReference(a, w, k), dtype), n);
+      expect(relativeError(got, ref), `seed ${rng.seed}`).toBeLessThan(tolerance(dtype));
+    });
+  }
+
+  it('gemvSiluAndMul rejects an odd number of weight rows, a float32 output and more than 8 rows', () => {
+    const a = scope.from(new Float32Array(16), [1, 16], 'bfloat16');
+    const w = scope.from(new Float32Array(6 * 16), [6, 16], 'bfloat16');
+    expect(() => gemvSiluAndMul({ out: scope.poisoned([1, 3], 'float32'), a, weight: w })).toThrow(/gemvSiluAndMul\.out\.dtype/);
+    const w5 = scope.from(new Float32Array(5 * 16), [5, 16], 'bfloat16');
+    expect(() => gemvSiluAndMul({ out: scope.poisoned([1, 2], 'bfloat16'), a, weight: w5 })).toThrow(/gemvSiluAndMul\.weight\.shape\[0\] must be an even number/);
+    const a9 = scope.from(new Float32Array(9 * 16), [9, 16], 'bfloat16');
+    expect(() => gemvSiluAndMul({ out: scope.poisoned([9, 3], 'bfloat16'), a: a9, weight: w })).toThrow(/gemvSiluAndMul\.a\.shape\[0\] must be 1 to 8 rows/);
+  });
 
   it('gemv rejects more than 8 rows and k not a multiple of 8', () => {
     const w = scope.from(new Float32Array(16 * 12), [16, 12], 'bfloat16');

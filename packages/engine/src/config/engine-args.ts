@@ -66,6 +66,12 @@ export interface EngineArgs {
   /** CUDA: never capture CUDA graphs; every decode step launches its kernels. Default false. */
   enforceEager?: boolean;
   /**
+   * vLLM's `--async-scheduling` (V1 only): the engine core schedules and submits step N+1 while step
+   * N still runs on the device, so host-side scheduling and input preparation hide behind the GPU.
+   * Default false. Refused with engine V0 and with speculative decoding.
+   */
+  asyncScheduling?: boolean;
+  /**
    * Where request sampling defaults come from (vLLM's `--generation-config`): `auto` (default) the
    * model folder's `generation_config.json`; `vllm` none (SamplingParams' own); or a folder holding one.
    * Its `temperature`, `top_p`, `top_k`, `min_p`, `repetition_penalty` and `max_new_tokens` apply to
@@ -105,6 +111,7 @@ export interface EngineSettings {
   readonly speculativeConfig: ResolvedSpeculativeConfig | null;
   readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
   readonly enforceEager: boolean;
+  readonly asyncScheduling: boolean;
   /** `auto`, `vllm` or a folder. */
   readonly generationConfig: string;
   readonly overrideGenerationConfig: Readonly<Record<string, unknown>>;
@@ -113,7 +120,7 @@ export interface EngineSettings {
 const KEYS = [
   'model', 'tokenizer', 'servedModelName', 'engineVersion', 'device', 'dtype', 'loadFormat', 'seed', 'blockSize',
   'enablePrefixCaching', 'enableChunkedPrefill', 'maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen',
-  'gpuMemoryUtilization', 'kvCacheMemoryBytes', 'numGpuBlocks', 'enforceEager', 'swapSpace', 'preemptionMode', 'schedulingPolicy',
+  'gpuMemoryUtilization', 'kvCacheMemoryBytes', 'numGpuBlocks', 'enforceEager', 'asyncScheduling', 'swapSpace', 'preemptionMode', 'schedulingPolicy',
   'longPrefillTokenThreshold', 'schedulerDelayFactor', 'speculativeConfig', 'prefixCachingHashAlgo', 'onLoadProgress',
   'generationConfig', 'overrideGenerationConfig',
 ] as const satisfies readonly (keyof EngineArgs)[];
@@ -132,6 +139,8 @@ const ALIASES: Readonly<Record<string, string>> = Object.fromEntries(
  * @throws InvalidArgumentError (`invalid_option`) naming the option, what it accepts and what came in,
  *   with a did-you-mean for unknown names
  * @throws SpeculativeDecodingRequiresV1Error (`speculative_decoding_requires_v1`) for `speculativeConfig` on engine V0
+ * @throws InvalidArgumentError (`invalid_option`, field `asyncScheduling`) for async scheduling with engine V0 or
+ *   with `speculativeConfig`
  */
 export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv = process.env): EngineSettings {
   if (typeof args !== 'object' || args === null) bad('(args)', 'an object', args);
@@ -184,6 +193,11 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
   const gpuMemoryUtilization = num('gpuMemoryUtilization', a.gpuMemoryUtilization ?? 0.9, 0, 1);
   if (gpuMemoryUtilization <= 0) bad('gpuMemoryUtilization', 'a number in (0, 1]', gpuMemoryUtilization);
   const speculativeConfig = a.speculativeConfig === undefined ? null : resolveSpeculativeConfig(a.speculativeConfig, v1 ? 'v1' : 'v0');
+  const asyncScheduling = bool('asyncScheduling', a.asyncScheduling ?? false);
+  if (asyncScheduling && !v1) bad('asyncScheduling', 'false or absent with engineVersion "v0" (async scheduling is a V1 feature)', true);
+  if (asyncScheduling && speculativeConfig !== null) {
+    bad('asyncScheduling', 'false or absent together with speculativeConfig (drafts need the previous step\'s tokens on the host)', true, 'Drop one of asyncScheduling and speculativeConfig.');
+  }
   if (a.onLoadProgress !== undefined && typeof a.onLoadProgress !== 'function') bad('onLoadProgress', 'a function', a.onLoadProgress);
   const generationConfig = a.generationConfig ?? 'auto';
   if (typeof generationConfig !== 'string' || generationConfig.length === 0) {
@@ -223,6 +237,7 @@ export function resolveEngineArgs(args: EngineArgs = {}, env: NodeJS.ProcessEnv 
     speculativeConfig,
     prefixCachingHashAlgo: oneOf('prefixCachingHashAlgo', a.prefixCachingHashAlgo ?? 'murmur3_128', ['sha256', 'murmur3_128']),
     enforceEager: bool('enforceEager', a.enforceEager ?? false),
+    asyncScheduling,
     generationConfig,
     overrideGenerationConfig: Object.freeze({ ...override }),
   });

@@ -14,6 +14,10 @@ export interface EngineModelRunner {
   initializeKVCache(opts: { numBlocks: number; blockSize: number; numCpuBlocks?: number; limits?: StepLimits }): void;
   determineAvailableKvCacheBytes?(limits: StepLimits, gpuMemoryUtilization: number): number;
   execute(schedulerOutput: SchedulerOutput): ModelRunnerOutput;
+  /** Async scheduling: queue a step (see `ModelRunner.submit`). */
+  submit?(schedulerOutput: SchedulerOutput): void;
+  /** Async scheduling: the oldest submitted step's output (see `ModelRunner.collect`). */
+  collect?(): ModelRunnerOutput;
   close(): void;
 }
 
@@ -45,6 +49,8 @@ export interface SchedulerConfig {
   readonly schedulerDelayFactor: number;
   readonly prefixCachingHashAlgo: 'sha256' | 'murmur3_128';
   readonly numSpeculativeTokens: number;
+  /** Schedule step N+1 before step N's output is applied (V1 only). Default false. */
+  readonly asyncScheduling?: boolean;
 }
 
 /** Makes the scheduler of one engine version. */
@@ -163,12 +169,17 @@ export async function buildEngineCore(
       schedulerDelayFactor: settings.schedulerDelayFactor,
       prefixCachingHashAlgo: settings.prefixCachingHashAlgo,
       numSpeculativeTokens: spec?.numSpeculativeTokens ?? 0,
+      asyncScheduling: settings.asyncScheduling,
     });
+    if (settings.asyncScheduling && (runner.submit === undefined || runner.collect === undefined)) {
+      throw new InvalidArgumentError('invalid_option', 'EngineArgs', 'asyncScheduling', 'false or absent with a model runner that has no submit()/collect()', true);
+    }
     const proposer = spec === null ? undefined : new NgramProposer({ ...spec, maxModelLen });
     const core = new EngineCore(scheduler, runner, {
       ...(proposer === undefined ? {} : { proposer }),
       ...(deps.onError === undefined ? {} : { onError: deps.onError }),
       ...(deps.beforeUpdate === undefined ? {} : { beforeUpdate: deps.beforeUpdate }),
+      ...(settings.asyncScheduling ? { asyncScheduling: true } : {}),
     });
     const info: EngineCoreInfo = {
       modelConfig: runner.modelConfig,

@@ -35,6 +35,7 @@ const REGISTRY: Readonly<Record<string, (config: SchedulerConfig) => Scheduler>>
       blockSize: c.blockSize,
       enablePrefixCaching: c.enablePrefixCaching,
       prefixCachingHashAlgo: c.prefixCachingHashAlgo,
+      ...(c.asyncScheduling === true ? { asyncScheduling: true } : {}),
       clock: nowSeconds,
     }),
 };

@@ -5,7 +5,7 @@ import type { ModelWeights } from '../loader/model-weights.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { buildForwardBatch } from './forward-batch-builder.js';
 import { HostSampler } from './host-sampler.js';
-import type { KVCacheInitOptions, ModelRunner } from './model-runner.js';
+import { MAX_IN_FLIGHT_STEPS, type KVCacheInitOptions, type ModelRunner } from './model-runner.js';
 import { RequestStates } from './request-state.js';
 import { RunnerOutputBuilder } from './runner-output-builder.js';
 
@@ -30,6 +30,8 @@ export class CpuModelRunner implements ModelRunner {
   private readonly states = new RequestStates();
   private kvCache: PagedKVCache | null = null;
   private cpuCache: PagedKVCache | null = null;
+  /** Outputs of submitted steps, oldest first: the CPU computes at submit time. */
+  private readonly done: ModelRunnerOutput[] = [];
 
   /**
    * @param modelConfig the model's shape
@@ -77,7 +79,25 @@ export class CpuModelRunner implements ModelRunner {
     return out.build();
   }
 
+  /**
+   * Computes the step now and keeps its output for {@link collect}: on the CPU there is nothing to
+   * overlap, but the engine core's batch queue runs unchanged over this runner.
+   * @param so what to compute
+   */
+  submit(so: SchedulerOutput): void {
+    invariant(this.done.length < MAX_IN_FLIGHT_STEPS, () => `at most ${MAX_IN_FLIGHT_STEPS} steps may be in flight`);
+    this.done.push(this.execute(so));
+  }
+
+  /** @returns the oldest submitted step's output */
+  collect(): ModelRunnerOutput {
+    const out = this.done.shift();
+    invariant(out, 'collect() needs a submitted step');
+    return out;
+  }
+
   close(): void {
+    this.done.length = 0;
     this.kvCache = null;
     this.cpuCache = null;
   }

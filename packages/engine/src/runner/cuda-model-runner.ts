@@ -2,7 +2,9 @@ import { invariant, type KVCacheOps, type ModelRunnerOutput, type SchedulerOutpu
 import {
   CudaGraph,
   CudaStream,
+  copyToHostAsync,
   deviceMemoryInfo,
+  tokenGather,
   LlamaForward,
   type DeviceTensor,
   type FloatDType,
@@ -14,11 +16,13 @@ import type { ModelConfig } from '../model/model-config.js';
 import { RandomGenerator } from '../sample/random-generator.js';
 import { buildForwardBatch, type PlannedRequest } from './forward-batch-builder.js';
 import { HostSampler } from './host-sampler.js';
-import type { KVCacheInitOptions, ModelRunner, StepLimits } from './model-runner.js';
-import { RequestStates } from './request-state.js';
+import { MAX_IN_FLIGHT_STEPS, type KVCacheInitOptions, type ModelRunner, type StepLimits } from './model-runner.js';
+import { RequestStates, type RequestState } from './request-state.js';
 import { RunnerOutputBuilder } from './runner-output-builder.js';
-import { buildCudaStep, decodeGraphBatchSizes, decodeSeqLenBucket, isGraphableDecode, padDecodeStep, type CudaStep } from './cuda-step-builder.js';
-import { DeviceSampler, samplesOnDevice } from './cuda-sampler.js';
+import { buildCudaStep, profileStep, decodeGraphBatchSizes, decodeSeqLenBucket, isGraphableDecode, padDecodeStep, type CudaStep } from './cuda-step-builder.js';
+import { DeviceSampler, samplesOnDevice, type RowSampling } from './cuda-sampler.js';
+import { applyCudaBlockMoves, sampleRowsOnHost } from './cuda-host-rows.js';
+import { CudaStepSlots, recordStepEnd, resolveInFlightTokens, type DeviceRow, type InFlightStep } from './cuda-in-flight.js';
 import { CudaStepTimer } from './cuda-step-timer.js';
 
 /** Options of {@link CudaModelRunner}. */
@@ -58,7 +62,17 @@ export class CudaModelRunner implements ModelRunner {
   private graphSizes: number[] = [];
   private cpuCache: Float32Array[] | null = null;
   private readonly timer = new CudaStepTimer();
+  /** Step timing runs in execute() only: overlapping steps would share the timer's events. */
+  private timing = false;
   private lastStepGraphed = false;
+  private slots: CudaStepSlots | null = null;
+  /** Submitted steps not yet collected, oldest first. */
+  private readonly inFlight: InFlightStep[] = [];
+  /** Tokens being sampled on the device by an in-flight step, by request. */
+  private readonly pending = new Map<RequestState, { step: InFlightStep; row: number }>();
+  /** The step whose sampled ids the device buffer holds (a later launch overwrites them). */
+  private lastDeviceStep: InFlightStep | null = null;
+  private numSubmitted = 0;
 
   /**
    * @param modelConfig the model's shape
@@ -98,28 +112,10 @@ export class CudaModelRunner implements ModelRunner {
     const seqLen = Math.min(T, L);
     const numSeqs = Math.min(Math.ceil(T / seqLen), this.forwardCapacity(limits).maxNumSeqs);
     const numTokens = Math.min(T, numSeqs * seqLen);
-    const blocksPerSeq = Math.ceil(seqLen / limits.blockSize);
-    fwd.allocateKvCache(numSeqs * blocksPerSeq + 1);
+    fwd.allocateKvCache(numSeqs * Math.ceil(seqLen / limits.blockSize) + 1);
     try {
-      const width = this.maxBlocksPerSeq(limits);
-      const blockTables = new Int32Array(numSeqs * width);
-      const tokenIds = new Int32Array(numTokens);
-      const positions = new Int32Array(numTokens);
-      const slotMapping = new Int32Array(numTokens);
-      const seqLens = new Int32Array(numSeqs);
-      const queryStartLoc = new Int32Array(numSeqs + 1);
-      for (let s = 0, t = 0; s < numSeqs; s++) {
-        const len = Math.min(seqLen, numTokens - t);
-        for (let b = 0; b < blocksPerSeq; b++) blockTables[s * width + b] = 1 + s * blocksPerSeq + b;
-        for (let p = 0; p < len; p++, t++) {
-          positions[t] = p;
-          slotMapping[t] = blockTables[s * width + Math.floor(p / limits.blockSize)]! * limits.blockSize + (p % limits.blockSize);
-        }
-        seqLens[s] = len;
-        queryStartLoc[s + 1] = t;
-      }
-      const logitsIndices = Int32Array.from({ length: Math.min(numSeqs, this.sampler!.capacity) }, (_, s) => queryStartLoc[s + 1]! - 1);
-      const shape = fwd.prepare({ tokenIds, positions, slotMapping, blockTables, seqLens, queryStartLoc, logitsIndices }, this.stream);
+      const step = profileStep(numSeqs, numTokens, seqLen, limits.blockSize, this.maxBlocksPerSeq(limits), this.sampler!.capacity);
+      const shape = fwd.prepare(step, this.stream);
       const logits = fwd.run(shape, this.stream);
       this.sampler!.sample(logits, shape.numLogits, [], this.stream);
       this.stream.synchronize();
@@ -145,53 +141,147 @@ export class CudaModelRunner implements ModelRunner {
   }
 
   execute(so: SchedulerOutput): ModelRunnerOutput {
-    this.timer.beginCall();
+    invariant(this.inFlight.length === 0, 'execute() runs alone: collect the submitted steps first');
+    this.timing = true;
+    try {
+      this.submit(so);
+      return this.collect();
+    } finally {
+      this.timing = false;
+    }
+  }
+
+  /**
+   * Queues one step: applies its diffs, builds its inputs (a decode row whose previous token is
+   * still being sampled takes it on the device from the last step's ids), launches the forward pass
+   * and device sampling, and enqueues the copy of the sampled ids into this step's pinned slot.
+   * A previous step with host-sampled rows is finished first (its rows read the logits this step
+   * overwrites).
+   * @param so what to compute
+   */
+  submit(so: SchedulerOutput): void {
     const fwd = this.forward;
     const limits = this.limits;
-    invariant(fwd && limits && fwd.numBlocks > 0, 'initializeKVCache must be called before execute');
+    invariant(fwd && limits && fwd.numBlocks > 0, 'initializeKVCache must be called before submit');
+    invariant(this.inFlight.length < MAX_IN_FLIGHT_STEPS, () => `at most ${MAX_IN_FLIGHT_STEPS} steps may be in flight`);
+    const last = this.inFlight.at(-1);
+    if (last !== undefined && last.hostWork !== null) this.finish(last);
+    if (this.timing) this.timer.beginCall();
     const { scheduled, forks } = this.states.applySchedulerOutput(so);
     this.applyBlockMoves(so.kvCacheOps);
-    const out = new RunnerOutputBuilder();
+    const slot = this.numSubmitted & 1;
     if (scheduled.length === 0) {
       invariant(forks.length === 0, 'forked requests need their parent scheduled in the same step');
-      return out.build();
+      this.inFlight.push({ slot, event: null, deviceRows: [], hostWork: null, kind: 'mixed', numTokens: 0, output: new RunnerOutputBuilder().build() });
+      this.numSubmitted++;
+      return;
     }
-    const plan = buildForwardBatch(scheduled, limits.blockSize, this.maxBlocksPerSeq(limits));
+    const tokens = resolveInFlightTokens(scheduled, this.pending, this.lastDeviceStep, (step) => this.finish(step));
     const cap = this.sampler!.capacity;
+    let plan: ReturnType<typeof buildForwardBatch>;
+    let onDevice: boolean[];
+    try {
+      plan = buildForwardBatch(scheduled, limits.blockSize, this.maxBlocksPerSeq(limits));
+      // Rows the device samples; the host takes requests needing more, forks' parents and rows past the buffer.
+      const forkParents = new Set(forks.map((f) => f.parent));
+      onDevice = plan.requests.map((r) => samplesOnDevice(r) && !forkParents.has(r.state.reqId) && r.sampleRows[0]! < cap);
+    } finally {
+      // Placeholders only stand in while the batch is built: the real tokens come with collect().
+      for (const st of tokens.placeholders) st.tokens.pop();
+    }
     const cudaStep = buildCudaStep(plan, scheduled, cap);
-    this.timer.beforeLaunch(this.stream);
-    const logits = this.runForward(fwd, cudaStep);
-
-    // Rows the device samples; the host takes requests needing more, forks' parents and rows past the buffer.
-    const forkParents = new Set(forks.map((f) => f.parent));
-    const onDevice = plan.requests.map((r) => samplesOnDevice(r) && !forkParents.has(r.state.reqId) && r.sampleRows[0]! < cap);
-    const rowParams: ({ params: PlannedRequest['state']['params']; generator: RandomGenerator } | null)[] = Array.from({ length: logits.shape[0]! }, () => null);
-    let anyDevice = false;
-    plan.requests.forEach((r, i) => {
-      if (!onDevice[i]) return;
-      anyDevice = true;
-      rowParams[r.sampleRows[0]!] = { params: r.state.params, generator: r.state.generator ?? this.deviceGenerator };
-    });
-    const ids = anyDevice ? this.sampler!.sample(logits, logits.shape[0]!, rowParams, this.stream) : null;
+    if (this.timing) this.timer.beforeLaunch(this.stream);
+    const gather = (): void => {
+      if (tokens.dstIdx.length === 0) return;
+      const slots = this.slots!;
+      tokenGather(
+        {
+          dst: fwd.tokenIdsView(),
+          src: this.sampler!.ids,
+          dstIdx: Int32Array.from(tokens.dstIdx),
+          srcIdx: Int32Array.from(tokens.srcIdx),
+          staging: slots.gatherStaging[slot]!,
+          indices: slots.gatherIndices[slot]!,
+        },
+        { stream: this.stream },
+      );
+    };
+    const logits = this.runForward(fwd, cudaStep, gather);
+    const rowParams: RowSampling[] = Array.from({ length: logits.shape[0]! }, () => null);
+    const deviceRows: DeviceRow[] = [];
     const hostRequests: PlannedRequest[] = [];
     plan.requests.forEach((r, i) => {
       if (!onDevice[i]) {
         hostRequests.push(r);
-      } else {
-        const token = ids![r.sampleRows[0]!]!;
-        r.state.tokens.push(token);
-        out.sampled(r.state.reqId, [token]);
+        return;
       }
+      rowParams[r.sampleRows[0]!] = { params: r.state.params, generator: r.state.generator ?? this.deviceGenerator };
+      deviceRows.push({ state: r.state, row: r.sampleRows[0]! });
     });
-    if (hostRequests.length > 0 || forks.length > 0) this.sampleOnHost(fwd, plan.batch.logitsRows, logits, hostRequests, forks, out);
-    this.timer.afterLaunch(this.stream);
-    // The next step overwrites the input buffers: this one must be done with them.
-    this.stream.synchronize();
-    this.timer.endCall(!cudaStep.shape.isDecode ? 'mixed' : this.lastStepGraphed ? 'decode-graph' : 'decode-eager', cudaStep.shape.numTokens);
-    return out.build();
+    const ids = deviceRows.length > 0 ? this.sampler!.launch(logits, logits.shape[0]!, rowParams, this.stream) : null;
+    const hostWork =
+      hostRequests.length > 0 || forks.length > 0
+        ? (out: RunnerOutputBuilder) => sampleRowsOnHost({ fwd, sampler: this.hostSampler, vocabSize: this.modelConfig.vocabSize, stream: this.stream }, plan.batch.logitsRows, logits, hostRequests, forks, out)
+        : null;
+    const event = recordStepEnd(ids, this.slots!, slot, this.stream, (dst, src, stream) => copyToHostAsync(dst, src, { stream }));
+    if (this.timing) this.timer.afterLaunch(this.stream);
+    const kind = !cudaStep.shape.isDecode ? 'mixed' : this.lastStepGraphed ? 'decode-graph' : 'decode-eager';
+    const step: InFlightStep = { slot, event, deviceRows, hostWork, kind, numTokens: cudaStep.shape.numTokens, output: null };
+    for (const r of deviceRows) this.pending.set(r.state, { step, row: r.row });
+    if (ids !== null) this.lastDeviceStep = step;
+    this.inFlight.push(step);
+    this.numSubmitted++;
+  }
+
+  /**
+   * Waits for the oldest submitted step (its event, not the whole stream), appends its tokens to
+   * the request states, samples its host rows and returns its output. The step leaves the queue
+   * even when this throws.
+   * @returns the step's sampled tokens, logprobs and prompt logprobs
+   */
+  collect(): ModelRunnerOutput {
+    const step = this.inFlight[0];
+    invariant(step, 'collect() needs a submitted step');
+    try {
+      this.finish(step);
+    } finally {
+      this.inFlight.shift();
+      if (step.output === null) for (const r of step.deviceRows) this.dropPending(r.state, step);
+      if (this.lastDeviceStep === step) this.lastDeviceStep = null;
+    }
+    if (this.timing && step.event !== null) this.timer.endCall(step.kind, step.numTokens);
+    return step.output!;
+  }
+
+  /** Forgets `state`'s in-flight token unless a later step has one pending for it. */
+  private dropPending(state: RequestState, step: InFlightStep): void {
+    if (this.pending.get(state)?.step === step) this.pending.delete(state);
+  }
+
+  /** Brings a step's tokens to the host (finishing every older step first); idempotent. */
+  private finish(step: InFlightStep): void {
+    if (step.output !== null) return;
+    for (const older of this.inFlight) {
+      if (older === step) break;
+      this.finish(older);
+    }
+    step.event?.synchronize();
+    const out = new RunnerOutputBuilder();
+    const ids = this.slots!.ids[step.slot]!;
+    for (const { state, row } of step.deviceRows) {
+      const token = ids[row]!;
+      state.tokens.push(token);
+      out.sampled(state.reqId, [token]);
+      this.dropPending(state, step);
+    }
+    step.hostWork?.(out);
+    step.output = out.build();
   }
 
   close(): void {
+    this.inFlight.length = 0;
+    this.pending.clear();
+    this.lastDeviceStep = null;
     this.options.releaseWeights?.();
     const timing = this.timer.summary();
     if (timing !== null) process.stderr.write(`${timing}\n`);
@@ -200,6 +290,8 @@ export class CudaModelRunner implements ModelRunner {
     this.graphs.clear();
     this.stream.synchronize();
     this.sampler?.free();
+    this.slots?.free();
+    this.slots = null;
     this.forward?.free();
     this.sampler = null;
     this.forward = null;
@@ -249,6 +341,7 @@ export class CudaModelRunner implements ModelRunner {
       this.options.releaseWeights?.();
     }
     this.sampler = new DeviceSampler(cap.maxNumLogits);
+    this.slots = new CudaStepSlots(cap.maxNumLogits, cap.maxNumSeqs);
     this.limits = limits;
     this.graphSizes = this.options.enforceEager ? [] : decodeGraphBatchSizes(limits.maxNumSeqs);
     return this.forward;
@@ -279,18 +372,23 @@ export class CudaModelRunner implements ModelRunner {
     }
   }
 
-  /** Runs the step eagerly, or replays (capturing on first sight) the decode graph of its padded shape. */
-  private runForward(fwd: LlamaForward, s: CudaStep): DeviceTensor {
+  /**
+   * Runs the step eagerly, or replays (capturing on first sight) the decode graph of its padded
+   * shape. `afterPrepare` enqueues work between the input copy and the forward pass (the token gather).
+   */
+  private runForward(fwd: LlamaForward, s: CudaStep, afterPrepare: () => void = () => {}): DeviceTensor {
     const maxGraph = this.graphSizes.at(-1) ?? 0;
     this.lastStepGraphed = false;
     if (!isGraphableDecode(s, maxGraph)) {
       const shape = fwd.prepare(s.step, this.stream);
+      afterPrepare();
       return fwd.run(shape, this.stream);
     }
     const batch = this.graphSizes.find((b) => b >= s.shape.numSeqs)!;
     const bound = decodeSeqLenBucket(s.shape.maxSeqLen, this.maxBlocksPerSeq(this.limits!) * this.limits!.blockSize);
     const padded = padDecodeStep(s, batch, bound);
     const shape: LlamaStepShape = { ...fwd.prepare(padded.step, this.stream), maxSeqLen: bound };
+    afterPrepare();
     const key = `${batch}:${bound}`;
     const graph = this.graphs.get(key);
     if (graph) {
@@ -307,55 +405,8 @@ export class CudaModelRunner implements ModelRunner {
     return logits;
   }
 
-  /** Copies the rows the host requests need (computing rows past the logits buffer) and samples them. */
-  private sampleOnHost(
-    fwd: LlamaForward,
-    logitsRows: Int32Array,
-    logits: DeviceTensor,
-    requests: PlannedRequest[],
-    forks: Parameters<HostSampler['sampleAll']>[1],
-    out: RunnerOutputBuilder,
-  ): void {
-    const V = this.modelConfig.vocabSize;
-    const cap = logits.shape[0]!;
-    const wanted: number[] = [];
-    for (const r of requests) for (const row of [...r.promptRows, ...r.sampleRows]) wanted.push(row);
-    const compact = new Float32Array(wanted.length * V);
-    const index = new Map<number, number>();
-    const inBuffer = wanted.filter((row) => row < cap);
-    const beyond = wanted.filter((row) => row >= cap);
-    for (const row of inBuffer) {
-      index.set(row, index.size);
-      compact.set(logits.rows(row, 1).toHost(this.stream) as Float32Array, (index.size - 1) * V);
-    }
-    for (let i = 0; i < beyond.length; i += cap) {
-      const chunk = beyond.slice(i, i + cap);
-      const extra = fwd.logitsForRows(Int32Array.from(chunk, (row) => logitsRows[row]!), this.stream);
-      const host = extra.toHost(this.stream) as Float32Array;
-      chunk.forEach((row, j) => {
-        index.set(row, index.size);
-        compact.set(host.subarray(j * V, (j + 1) * V), (index.size - 1) * V);
-      });
-    }
-    const remap = (rows: readonly number[]) => rows.map((row) => index.get(row)!);
-    const remapped = requests.map((r) => ({ ...r, promptRows: remap(r.promptRows), sampleRows: remap(r.sampleRows) }));
-    this.hostSampler.sampleAll(remapped, forks, compact, out);
-  }
-
-  /** V0 block moves: swap in, swap out, then copy-on-write copies (vLLM's worker order). */
+  /** V0 block moves (see {@link applyCudaBlockMoves}). */
   private applyBlockMoves(ops: KVCacheOps): void {
-    if (ops.swapIn.length === 0 && ops.swapOut.length === 0 && ops.copy.length === 0) return;
-    invariant(ops.swapIn.length + ops.swapOut.length === 0 || this.cpuCache !== null, 'swaps need CPU blocks (swapSpace)');
-    const caches = this.forward!.kvCaches().flat();
-    this.stream.synchronize();
-    const blockView = (t: DeviceTensor) => t.view([t.shape[0]!, t.numel / t.shape[0]!]);
-    caches.forEach((cache, c) => {
-      const dev = blockView(cache);
-      const per = dev.shape[1]!;
-      const host = this.cpuCache?.[c];
-      for (const [from, to] of ops.swapIn) dev.rows(to, 1).copyFromHost(host!.subarray(from * per, (from + 1) * per));
-      for (const [from, to] of ops.swapOut) host!.set(dev.rows(from, 1).toHost(this.stream), to * per);
-      for (const [from, to] of ops.copy) dev.rows(to, 1).copyFrom(dev.rows(from, 1), this.stream);
-    });
+    applyCudaBlockMoves(this.forward!, this.cpuCache, ops, this.stream);
   }
 }

@@ -1,5 +1,5 @@
 import { GREEDY_TEMPERATURE_EPSILON, type SamplingParamsData } from '@vllm-ts/core';
-import { argmax, DeviceTensor, sample, type CudaStream } from '@vllm-ts/cuda';
+import { allocPinned, argmax, copyFromHostAsync, DeviceTensor, sample, type CudaStream } from '@vllm-ts/cuda';
 import type { RandomGenerator } from '../sample/random-generator.js';
 import type { PlannedRequest } from './forward-batch-builder.js';
 
@@ -10,20 +10,38 @@ import type { PlannedRequest } from './forward-batch-builder.js';
  * @param r the request's row plan
  */
 export function samplesOnDevice(r: PlannedRequest): boolean {
-  const p: SamplingParamsData = r.state.params;
+  return r.sampleRows.length === 1 && r.promptRows.length === 0 && r.drafts.length === 0 && paramsSampleOnDevice(r.state.params, r.state.tokens.length - r.state.numPromptTokens);
+}
+
+/**
+ * The parameter half of {@link samplesOnDevice}: no logprobs, penalties, logit bias or allowed-token
+ * list, and `minTokens` reached.
+ * @param p the request's sampling parameters
+ * @param numOutputTokens tokens the request generated before this sample
+ */
+export function paramsSampleOnDevice(p: SamplingParamsData, numOutputTokens: number): boolean {
   return (
-    r.sampleRows.length === 1 &&
-    r.promptRows.length === 0 &&
-    r.drafts.length === 0 &&
     p.logprobs === null &&
     p.repetitionPenalty === 1 &&
     p.frequencyPenalty === 0 &&
     p.presencePenalty === 0 &&
     p.logitBias === null &&
     p.allowedTokenIds === null &&
-    r.state.tokens.length - r.state.numPromptTokens >= p.minTokens
+    numOutputTokens >= p.minTokens
   );
 }
+
+/** Per-row sampling parameters staged on the host. */
+interface HostParams {
+  temperature: Float32Array;
+  topK: Int32Array;
+  topP: Float32Array;
+  minP: Float32Array;
+  uniform: Float32Array;
+}
+
+/** One row's sampling: its params and generator, or null for rows sampled elsewhere (or padding). */
+export type RowSampling = { readonly params: SamplingParamsData; readonly generator: RandomGenerator } | null;
 
 /** Per-row sampling parameters and outputs on the device, reused every step. */
 export class DeviceSampler {
@@ -34,7 +52,9 @@ export class DeviceSampler {
   readonly #topP: DeviceTensor;
   readonly #minP: DeviceTensor;
   readonly #uniform: DeviceTensor;
-  readonly #host: { temperature: Float32Array; topK: Int32Array; topP: Float32Array; minP: Float32Array; uniform: Float32Array };
+  /** Two pinned halves, alternating per launch: a launch may be staged while the previous one's copies are pending. */
+  readonly #host: readonly [HostParams, HostParams];
+  #half = 0;
 
   /** @param capacity most rows one call samples */
   constructor(capacity: number) {
@@ -56,13 +76,18 @@ export class DeviceSampler {
       for (const t of owned) t.free();
       throw error;
     }
-    this.#host = {
-      temperature: new Float32Array(capacity),
-      topK: new Int32Array(capacity),
-      topP: new Float32Array(capacity),
-      minP: new Float32Array(capacity),
-      uniform: new Float32Array(capacity),
+    const pinned = allocPinned(2 * 5 * capacity * 4);
+    const half = (h: number): HostParams => {
+      const at = (k: number) => (h * 5 + k) * capacity * 4;
+      return {
+        temperature: new Float32Array(pinned, at(0), capacity),
+        topK: new Int32Array(pinned, at(1), capacity),
+        topP: new Float32Array(pinned, at(2), capacity),
+        minP: new Float32Array(pinned, at(3), capacity),
+        uniform: new Float32Array(pinned, at(4), capacity),
+      };
     };
+    this.#host = [half(0), half(1)];
   }
 
   /**
@@ -76,7 +101,22 @@ export class DeviceSampler {
    * @param stream the stream the logits were computed on
    * @returns the sampled ids, one per row
    */
-  sample(logits: DeviceTensor, numRows: number, rowParams: readonly ({ params: SamplingParamsData; generator: RandomGenerator } | null)[], stream: CudaStream): Int32Array {
+  sample(logits: DeviceTensor, numRows: number, rowParams: readonly RowSampling[], stream: CudaStream): Int32Array {
+    return this.launch(logits, numRows, rowParams, stream).toHost(stream) as Int32Array;
+  }
+
+  /**
+   * {@link sample} without waiting: enqueues the sampling on `stream` and returns the device ids
+   * (a view of {@link ids}, overwritten by the next launch). Parameters are staged in one of two
+   * pinned halves and copied on `stream`, so a launch may follow the previous one before that has
+   * run; the launch before the previous must have finished.
+   * @param logits float32 `[>= numRows, vocab]`
+   * @param numRows rows to sample
+   * @param rowParams per row: params and generator, or null
+   * @param stream the stream the logits were computed on
+   * @returns int32 `[numRows]` on the device
+   */
+  launch(logits: DeviceTensor, numRows: number, rowParams: readonly RowSampling[], stream: CudaStream): DeviceTensor {
     const n = numRows;
     const rows = logits.rows(0, n);
     const ids = this.#ids.rows(0, n);
@@ -88,7 +128,8 @@ export class DeviceSampler {
     if (allGreedy) {
       argmax(ids, rows, { stream });
     } else {
-      const h = this.#host;
+      const h = this.#host[this.#half]!;
+      this.#half ^= 1;
       for (let i = 0; i < n; i++) {
         const r = rowParams[i];
         const p = r?.params;
@@ -98,12 +139,12 @@ export class DeviceSampler {
         h.minP[i] = p ? p.minP : 0;
         h.uniform[i] = r && p!.temperature >= GREEDY_TEMPERATURE_EPSILON ? r.generator.nextDouble() : 0;
       }
-      stream.synchronize();
-      this.#temperature.rows(0, n).copyFromHost(h.temperature.subarray(0, n));
-      this.#topK.rows(0, n).copyFromHost(h.topK.subarray(0, n));
-      this.#topP.rows(0, n).copyFromHost(h.topP.subarray(0, n));
-      this.#minP.rows(0, n).copyFromHost(h.minP.subarray(0, n));
-      this.#uniform.rows(0, n).copyFromHost(h.uniform.subarray(0, n));
+      // On the stream: ordered after the previous launch's kernel, which reads the same buffers.
+      copyFromHostAsync(this.#temperature.rows(0, n), h.temperature.subarray(0, n), { stream });
+      copyFromHostAsync(this.#topK.rows(0, n), h.topK.subarray(0, n), { stream });
+      copyFromHostAsync(this.#topP.rows(0, n), h.topP.subarray(0, n), { stream });
+      copyFromHostAsync(this.#minP.rows(0, n), h.minP.subarray(0, n), { stream });
+      copyFromHostAsync(this.#uniform.rows(0, n), h.uniform.subarray(0, n), { stream });
       sample(
         {
           out: ids,
@@ -117,7 +158,12 @@ export class DeviceSampler {
         { stream },
       );
     }
-    return ids.toHost(stream) as Int32Array;
+    return ids;
+  }
+
+  /** The sampled-id buffer (int32 `[capacity]`): row i of the last launch at index i. */
+  get ids(): DeviceTensor {
+    return this.#ids;
   }
 
   /** Rows one call may sample. */

@@ -117,3 +117,37 @@ export function padDecodeStep(s: CudaStep, batch: number, seqLenBound: number): 
     shape: { numTokens: batch, numSeqs: batch, numLogits: batch, maxQueryLen: 1, maxSeqLen: seqLenBound, isDecode: true },
   };
 }
+
+/**
+ * The profiling step of the CUDA runner: `numSeqs` prefills of up to `seqLen` tokens each
+ * (`numTokens` in all), sequence s in blocks `1 + s * blocksPerSeq ...` (block 0 stays the null
+ * block), sampling the last token of each sequence (at most `maxNumLogits`).
+ * @param numSeqs sequences
+ * @param numTokens tokens in all
+ * @param seqLen tokens per sequence at most
+ * @param blockSize tokens per KV block
+ * @param width block-table width of the forward pass
+ * @param maxNumLogits most logits rows
+ * @returns the step's flat inputs
+ */
+export function profileStep(numSeqs: number, numTokens: number, seqLen: number, blockSize: number, width: number, maxNumLogits: number): LlamaStep {
+  const blocksPerSeq = Math.ceil(seqLen / blockSize);
+  const blockTables = new Int32Array(numSeqs * width);
+  const tokenIds = new Int32Array(numTokens);
+  const positions = new Int32Array(numTokens);
+  const slotMapping = new Int32Array(numTokens);
+  const seqLens = new Int32Array(numSeqs);
+  const queryStartLoc = new Int32Array(numSeqs + 1);
+  for (let s = 0, t = 0; s < numSeqs; s++) {
+    const len = Math.min(seqLen, numTokens - t);
+    for (let b = 0; b < blocksPerSeq; b++) blockTables[s * width + b] = 1 + s * blocksPerSeq + b;
+    for (let p = 0; p < len; p++, t++) {
+      positions[t] = p;
+      slotMapping[t] = blockTables[s * width + Math.floor(p / blockSize)]! * blockSize + (p % blockSize);
+    }
+    seqLens[s] = len;
+    queryStartLoc[s + 1] = t;
+  }
+  const logitsIndices = Int32Array.from({ length: Math.min(numSeqs, maxNumLogits) }, (_, s) => queryStartLoc[s + 1]! - 1);
+  return { tokenIds, positions, slotMapping, blockTables, seqLens, queryStartLoc, logitsIndices };
+}

@@ -59,9 +59,32 @@ export interface ModelRunner {
    * @returns sampled tokens, logprobs and prompt logprobs per request
    */
   execute(schedulerOutput: SchedulerOutput): ModelRunnerOutput;
-  /** Releases the weights and caches. */
+  /**
+   * Async scheduling, first half of {@link execute}: applies the step's diffs and queues its work
+   * (forward pass and device sampling launched) without waiting for it.
+   *
+   * Invariants: steps run in submission order on one stream; at most {@link MAX_IN_FLIGHT_STEPS}
+   * are submitted and not yet collected; a decode row whose previous token is still being sampled
+   * by an earlier in-flight step reads it from that step's device output; a submit that throws
+   * queued nothing; everything the step's output needs is captured at submit time (the next
+   * step's `finishedReqIds` may drop a request's state before this step is collected).
+   * @param schedulerOutput what to compute
+   * @throws InternalError (`invariant`) when the queue is full or the KV cache is missing
+   */
+  submit?(schedulerOutput: SchedulerOutput): void;
+  /**
+   * Async scheduling, second half: waits for the OLDEST submitted step and returns its output.
+   * The step leaves the queue even when this throws.
+   * @returns sampled tokens, logprobs and prompt logprobs per request of that step
+   * @throws InternalError (`invariant`) when nothing is in flight
+   */
+  collect?(): ModelRunnerOutput;
+  /** Releases the weights and caches (in-flight steps are finished first). */
   close(): void;
 }
+
+/** Most steps a runner holds submitted and not yet collected (vLLM's batch queue of depth 2). */
+export const MAX_IN_FLIGHT_STEPS = 2;
 
 /** Options of {@link loadModelRunner}. */
 export interface LoadModelOptions {
