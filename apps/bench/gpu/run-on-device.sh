@@ -6,7 +6,7 @@
 # Llama-3.1-8B (config only, dummy bf16 weights) through `vllm-ts-bench` on the GPU, then the
 # transformers peer on the same GPU, then one table (summarize.mjs). JSON and logs go to $OUT.
 # Sizes: NUM_PROMPTS (1000), DH_PROMPTS (128), DH_OUTPUT (2048); SKIP_PEER=1, SKIP_OURS=1, SKIP_SCHEDULER=1;
-# THROUGHPUT_ARGS: extra flags of the two throughput runs (e.g. --async-scheduling).
+# DH_ASYNC=1: decode-heavy again with --async-scheduling; THROUGHPUT_ARGS: extra flags of the two throughput runs (e.g. --async-scheduling).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/gpu-bench-out}
@@ -38,6 +38,8 @@ if [ "${SKIP_OURS:-0}" != 1 ]; then
   bench latency $COMMON --async-scheduling --batch-size 1 --input-len 1024 --output-len 128 --num-iters-warmup 1 --num-iters 5 --output-json "$OUT/ours-latency-b1-async.json"
   bench throughput $COMMON ${THROUGHPUT_ARGS:-} --dataset-name random --num-prompts "${NUM_PROMPTS:-1000}" --input-len 1024 --output-len 128 --output-json "$OUT/ours-throughput.json"
   bench throughput $COMMON ${THROUGHPUT_ARGS:-} --dataset-name random --num-prompts "${DH_PROMPTS:-128}" --input-len 32 --output-len "${DH_OUTPUT:-2048}" --output-json "$OUT/ours-decode-heavy.json"
+  # DH_ASYNC=1: the decode-heavy run once more with async scheduling.
+  [ "${DH_ASYNC:-0}" = 1 ] && bench throughput $COMMON --async-scheduling --dataset-name random --num-prompts "${DH_PROMPTS:-128}" --input-len 32 --output-len "${DH_OUTPUT:-2048}" --output-json "$OUT/ours-decode-heavy-async.json"
 fi
 if [ "${SKIP_PEER:-0}" != 1 ]; then
   echo "== transformers peer"

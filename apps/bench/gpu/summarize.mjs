@@ -11,6 +11,7 @@ const lat = read('ours-latency-b1.json');
 const latAsync = read('ours-latency-b1-async.json');
 const tp = read('ours-throughput.json');
 const dh = read('ours-decode-heavy.json');
+const dhAsync = read('ours-decode-heavy-async.json');
 const peer = read('transformers-peer.json');
 const sec = (name) => (peer?.sections?.[name]?.status === 'ok' ? peer.sections[name] : null);
 // Llama-3.1-8B in bf16: 8.03e9 parameters x 2 bytes; 4.26 TB/s copy bandwidth (packages/cuda/GPU-RESULTS.md).
@@ -33,6 +34,8 @@ rows.push([`offline ${tp?.numRequests ?? '?'} x 1,024 in / 128 out, output tok/s
 rows.push(['  same, total tok/s', fmt(tp?.totalTokenThroughput, 0), fmt(pt?.total_tokens_per_s, 0), ratio(tp?.totalTokenThroughput, pt?.total_tokens_per_s), '']);
 const pd = sec('decode-heavy');
 rows.push([`decode-heavy ${dh?.numRequests ?? '?'} x 32 in / ${dh ? Math.round(dh.outputTokens / dh.numRequests) : '?'} out, output tok/s`, fmt(dh?.outputThroughput, 0), fmt(pd?.output_tokens_per_s, 0), ratio(dh?.outputThroughput, pd?.output_tokens_per_s), `peer: ${pd?.output_len_run ?? '?'} out (truncated)`]);
+
+if (dhAsync) rows.push(['  same, --async-scheduling', fmt(dhAsync.outputThroughput, 0), fmt(pd?.output_tokens_per_s, 0), ratio(dhAsync.outputThroughput, pd?.output_tokens_per_s), '']);
 
 const head = ['Llama-3.1-8B shape, bf16, dummy weights', 'vllm-ts', 'transformers', 'ratio', 'notes'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));

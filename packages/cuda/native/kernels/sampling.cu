@@ -29,7 +29,24 @@ __device__ void rowArgmax(const T* row, int64_t n, float* outValue, int* outInde
   __shared__ int idxs[32];
   float bv = -INFINITY;
   int bi = INT_MAX;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+  // kArgmaxUnroll independent loads per thread are in flight before any comparison: one block reads
+  // a whole row, so latency, not bandwidth, bounds it (one load at a time per warp read a 128k-entry
+  // row in ~50 us; batch-1 decode samples from one row per step). Ties keep the lowest index in any
+  // visiting order, so the result does not depend on the unrolling.
+  constexpr int kArgmaxUnroll = 16;
+  const int64_t stride = blockDim.x;
+  int64_t i = threadIdx.x;
+  for (; i + (kArgmaxUnroll - 1) * stride < n; i += kArgmaxUnroll * stride) {
+    float v[kArgmaxUnroll];
+#pragma unroll
+    for (int u = 0; u < kArgmaxUnroll; ++u) v[u] = toFloat(row[i + u * stride]);
+#pragma unroll
+    for (int u = 0; u < kArgmaxUnroll; ++u) {
+      const int idx = static_cast<int>(i + u * stride);
+      if (better(v[u], idx, bv, bi)) bv = v[u], bi = idx;
+    }
+  }
+  for (; i < n; i += stride) {
     const float v = toFloat(row[i]);
     if (better(v, static_cast<int>(i), bv, bi)) bv = v, bi = static_cast<int>(i);
   }

@@ -22,17 +22,19 @@ describe.skipIf(!cudaAvailable)(gpuSuite('sampling kernels'), () => {
   for (const dtype of FLOAT_DTYPES) {
     it(`argmax returns the first maximum of each row (${dtype})`, () => {
       const rng = new Rng();
-      const [rows, vocab] = [40, 32_003];
-      const logits = rng.tensor(rows * vocab, dtype, 4);
-      for (let r = 0; r < rows; r += 3) {
-        const a = rng.int(0, vocab);
-        const b = rng.int(0, vocab);
-        logits[r * vocab + a] = logits[r * vocab + b] = 50; // a planted tie
+      // Rows shorter than a block, with an unrolled body plus a tail, and Llama-3's vocabulary.
+      for (const [rows, vocab] of [[5, 17], [40, 32_003], [3, 128_256]] as const) {
+        const logits = rng.tensor(rows * vocab, dtype, 4);
+        for (let r = 0; r < rows; r += 3) {
+          const a = rng.int(0, vocab);
+          const b = rng.int(0, vocab);
+          logits[r * vocab + a] = logits[r * vocab + b] = 50; // a planted tie
+        }
+        const out = scope.poisoned([rows], 'int32');
+        argmax(out, scope.from(roundToDType(logits, dtype), [rows, vocab], dtype));
+        synchronizeDevice();
+        expect([...out.toHost()], `seed ${rng.seed}, ${rows} x ${vocab}`).toEqual([...argmaxReference(logits, vocab)]);
       }
-      const out = scope.poisoned([rows], 'int32');
-      argmax(out, scope.from(roundToDType(logits, dtype), [rows, vocab], dtype));
-      synchronizeDevice();
-      expect([...out.toHost()], `seed ${rng.seed}`).toEqual([...argmaxReference(logits, vocab)]);
     });
   }
 

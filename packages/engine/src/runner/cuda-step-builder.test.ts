@@ -68,10 +68,14 @@ describe('decode graph shapes', () => {
     expect(decodeGraphBatchSizes(256).at(-1)).toBe(256);
     expect(decodeGraphBatchSizes(256)).toHaveLength(35);
   });
-  it('context bounds are powers of two from 256, capped at the longest sequence', () => {
+  it('context bounds are multiples of an eighth of the enclosing power of two (at least 256), capped at the longest sequence', () => {
     expect(decodeSeqLenBucket(1, 4096)).toBe(256);
     expect(decodeSeqLenBucket(257, 4096)).toBe(512);
     expect(decodeSeqLenBucket(1024, 4096)).toBe(1024);
+    expect(decodeSeqLenBucket(1025, 4096)).toBe(1280);
+    expect(decodeSeqLenBucket(1152, 4096)).toBe(1280);
+    expect(decodeSeqLenBucket(2049, 8192)).toBe(2560);
+    expect(decodeSeqLenBucket(4097, 8192)).toBe(5120);
     expect(decodeSeqLenBucket(3000, 3000)).toBe(3000);
   });
 });
