@@ -7,6 +7,7 @@ import { loadModelRunner } from '../runner/model-runner.js';
 import { buildEngineCore, type EngineModelRunner } from './build-engine-core.js';
 import { EngineCore, STALL_STEPS } from './engine-core.js';
 import { createScheduler } from './scheduler-registry.js';
+import { expectStallGuard } from '../testing/stall-check.js';
 
 // The batch-queue loop (async scheduling) on the CPU runner and the real V1 scheduler: every
 // observable result equals the synchronous loop's.
@@ -231,16 +232,7 @@ describe('EngineCore with async scheduling: stall guard', () => {
       { asyncScheduling: true, onError: (e) => errors.push(e) },
     );
     core.addRequest({ reqId: requestId('s'), promptTokenIds: [1, 2, 3], samplingParams: resolveSamplingParams({}), eosTokenId: 2, arrivalTime: 0 });
-    let steps = 0;
-    let out = null;
-    while (out === null && steps < 2 * STALL_STEPS) {
-      out = core.step();
-      steps++;
-    }
-    expect(steps).toBe(STALL_STEPS);
-    expect(out!.outputs.toArray()).toEqual([expect.objectContaining({ reqId: 's', finishReason: 'error' })]);
-    expect(errors).toEqual([expect.objectContaining({ code: 'scheduler_stalled' })]);
-    expect(core.hasWork()).toBe(false);
+    expectStallGuard(core, 's', errors);
     expect(submitted).toEqual([]);
   });
 });

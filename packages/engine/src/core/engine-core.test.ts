@@ -8,6 +8,7 @@ import { buildEngineCore } from './build-engine-core.js';
 import type { EngineCore } from './engine-core.js';
 import { STALL_STEPS } from './engine-core.js';
 import { createScheduler } from './scheduler-registry.js';
+import { expectStallGuard } from '../testing/stall-check.js';
 
 const ref = modelReference('tiny-llama') as { prompts: { prompt_ids: number[]; greedy_ids: number[] }[] };
 
@@ -105,16 +106,7 @@ describe('EngineCore stall guard', () => {
       },
     );
     core.addRequest(request('s', ref.prompts[2]!.prompt_ids));
-    let steps = 0;
-    let out = null;
-    while (out === null && steps < 2 * STALL_STEPS) {
-      out = core.step();
-      steps++;
-    }
-    expect(steps).toBe(STALL_STEPS);
-    expect(out!.outputs.toArray()).toEqual([expect.objectContaining({ reqId: 's', finishReason: 'error' })]);
-    expect(errors).toEqual([expect.objectContaining({ code: 'scheduler_stalled' })]);
-    expect(core.hasWork()).toBe(false);
+    expectStallGuard(core, 's', errors);
     runner.close();
   });
 });
