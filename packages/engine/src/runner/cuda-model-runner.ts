@@ -1,16 +1,13 @@
 import { invariant, type KVCacheOps, type ModelRunnerOutput, type SchedulerOutput } from '@vllm-ts/core';
 import {
-  CudaGraph,
   CudaStream,
   copyToHostAsync,
   deviceMemoryInfo,
   tokenGather,
   LlamaForward,
-  type DeviceTensor,
   type FloatDType,
   type LlamaConfig,
   type LlamaHostWeights,
-  type LlamaStepShape,
 } from '@vllm-ts/cuda';
 import type { ModelConfig } from '../model/model-config.js';
 import { RandomGenerator } from '../sample/random-generator.js';
@@ -19,7 +16,8 @@ import { HostSampler } from './host-sampler.js';
 import { MAX_IN_FLIGHT_STEPS, type KVCacheInitOptions, type ModelRunner, type StepLimits } from './model-runner.js';
 import { RequestStates, type RequestState } from './request-state.js';
 import { RunnerOutputBuilder } from './runner-output-builder.js';
-import { buildCudaStep, profileStep, decodeGraphBatchSizes, decodeSeqLenBucket, isGraphableDecode, padDecodeStep, type CudaStep } from './cuda-step-builder.js';
+import { buildCudaStep, profileStep, decodeGraphBatchSizes } from './cuda-step-builder.js';
+import { CudaDecodeGraphs } from './cuda-decode-graphs.js';
 import { DeviceSampler, samplesOnDevice, type RowSampling } from './cuda-sampler.js';
 import { applyCudaBlockMoves, sampleRowsOnHost } from './cuda-host-rows.js';
 import { CudaStepSlots, recordStepEnd, resolveInFlightTokens, type DeviceRow, type InFlightStep } from './cuda-in-flight.js';
@@ -37,8 +35,6 @@ export interface CudaModelRunnerOptions {
   readonly releaseWeights?: () => void;
 }
 
-/** Most decode graphs kept; further shapes run eagerly. */
-const MAX_GRAPHS = 256;
 /** Device memory kept out of the KV cache for graphs, cuBLASLt and the CUDA context's growth. */
 const KV_RESERVE_BYTES = 512 * 2 ** 20;
 
@@ -54,17 +50,15 @@ export class CudaModelRunner implements ModelRunner {
   private readonly hostSampler: HostSampler;
   private readonly deviceGenerator: RandomGenerator;
   private readonly stream = CudaStream.create();
-  private readonly graphs = new Map<string, CudaGraph>();
   private weights: LlamaHostWeights | { readonly dummy: number } | null;
   private forward: LlamaForward | null = null;
   private sampler: DeviceSampler | null = null;
   private limits: StepLimits | null = null;
-  private graphSizes: number[] = [];
+  private graphs: CudaDecodeGraphs | null = null;
   private cpuCache: Float32Array[] | null = null;
   private readonly timer = new CudaStepTimer();
   /** Step timing runs in execute() only: overlapping steps would share the timer's events. */
   private timing = false;
-  private lastStepGraphed = false;
   private slots: CudaStepSlots | null = null;
   /** Submitted steps not yet collected, oldest first. */
   private readonly inFlight: InFlightStep[] = [];
@@ -131,7 +125,7 @@ export class CudaModelRunner implements ModelRunner {
     invariant(limits.blockSize === opts.blockSize, 'the KV block size matches the step limits');
     const fwd = this.ensureForward(limits);
     fwd.allocateKvCache(opts.numBlocks);
-    this.warmUp(fwd);
+    this.graphs!.warmUp();
     const numCpuBlocks = opts.numCpuBlocks ?? 0;
     if (numCpuBlocks > 0) {
       const perBlock = opts.blockSize * this.llama.numKvHeads * this.llama.headDim;
@@ -206,7 +200,7 @@ export class CudaModelRunner implements ModelRunner {
         { stream: this.stream },
       );
     };
-    const logits = this.runForward(fwd, cudaStep, gather);
+    const logits = this.graphs!.run(cudaStep, gather);
     const rowParams: RowSampling[] = Array.from({ length: logits.shape[0]! }, () => null);
     const deviceRows: DeviceRow[] = [];
     const hostRequests: PlannedRequest[] = [];
@@ -225,7 +219,7 @@ export class CudaModelRunner implements ModelRunner {
         : null;
     const event = recordStepEnd(ids, this.slots!, slot, this.stream, (dst, src, stream) => copyToHostAsync(dst, src, { stream }));
     if (this.timing) this.timer.afterLaunch(this.stream);
-    const kind = !cudaStep.shape.isDecode ? 'mixed' : this.lastStepGraphed ? 'decode-graph' : 'decode-eager';
+    const kind = !cudaStep.shape.isDecode ? 'mixed' : this.graphs!.lastReplayed ? 'decode-graph' : 'decode-eager';
     const step: InFlightStep = { slot, event, deviceRows, hostWork, kind, numTokens: cudaStep.shape.numTokens, output: null };
     for (const r of deviceRows) this.pending.set(r.state, { step, row: r.row });
     if (ids !== null) this.lastDeviceStep = step;
@@ -286,8 +280,8 @@ export class CudaModelRunner implements ModelRunner {
     const timing = this.timer.summary();
     if (timing !== null) process.stderr.write(`${timing}\n`);
     this.timer.destroy();
-    for (const g of this.graphs.values()) g.destroy();
-    this.graphs.clear();
+    this.graphs?.destroy();
+    this.graphs = null;
     this.stream.synchronize();
     this.sampler?.free();
     this.slots?.free();
@@ -305,7 +299,7 @@ export class CudaModelRunner implements ModelRunner {
 
   /** Decode graphs captured so far. */
   get numCapturedGraphs(): number {
-    return this.graphs.size;
+    return this.graphs?.size ?? 0;
   }
 
   private maxBlocksPerSeq(limits: StepLimits): number {
@@ -343,66 +337,12 @@ export class CudaModelRunner implements ModelRunner {
     this.sampler = new DeviceSampler(cap.maxNumLogits);
     this.slots = new CudaStepSlots(cap.maxNumLogits, cap.maxNumSeqs);
     this.limits = limits;
-    this.graphSizes = this.options.enforceEager ? [] : decodeGraphBatchSizes(limits.maxNumSeqs);
+    this.graphs = new CudaDecodeGraphs(this.forward, this.stream, {
+      batchSizes: this.options.enforceEager ? [] : decodeGraphBatchSizes(limits.maxNumSeqs),
+      maxBlocksPerSeq: this.maxBlocksPerSeq(limits),
+      blockSize: limits.blockSize,
+    });
     return this.forward;
-  }
-
-  /**
-   * vLLM's start-up capture: one eager dummy decode step at every graph batch size (each GEMM tunes
-   * itself for that row count), then its graph for the smallest context bound. Dummy rows write no
-   * KV (slot -1) and read one token of block 0.
-   */
-  private warmUp(fwd: LlamaForward): void {
-    if (this.graphSizes.length === 0) return;
-    const width = this.maxBlocksPerSeq(this.limits!);
-    const bound = decodeSeqLenBucket(1, width * this.limits!.blockSize);
-    const one: CudaStep = {
-      step: {
-        tokenIds: Int32Array.of(0), positions: Int32Array.of(0), slotMapping: Int32Array.of(-1), blockTables: new Int32Array(width),
-        seqLens: Int32Array.of(1), queryStartLoc: Int32Array.of(0, 1), logitsIndices: Int32Array.of(0),
-      },
-      shape: { numTokens: 1, numSeqs: 1, numLogits: 1, maxQueryLen: 1, maxSeqLen: 1, isDecode: true },
-    };
-    for (const batch of this.graphSizes) {
-      const padded = padDecodeStep(one, batch, bound);
-      const shape: LlamaStepShape = { ...fwd.prepare(padded.step, this.stream), maxSeqLen: bound };
-      fwd.run(shape, this.stream);
-      this.stream.synchronize();
-      this.graphs.set(`${batch}:${bound}`, CudaGraph.capture(this.stream, () => fwd.run(shape, this.stream)));
-    }
-  }
-
-  /**
-   * Runs the step eagerly, or replays (capturing on first sight) the decode graph of its padded
-   * shape. `afterPrepare` enqueues work between the input copy and the forward pass (the token gather).
-   */
-  private runForward(fwd: LlamaForward, s: CudaStep, afterPrepare: () => void = () => {}): DeviceTensor {
-    const maxGraph = this.graphSizes.at(-1) ?? 0;
-    this.lastStepGraphed = false;
-    if (!isGraphableDecode(s, maxGraph)) {
-      const shape = fwd.prepare(s.step, this.stream);
-      afterPrepare();
-      return fwd.run(shape, this.stream);
-    }
-    const batch = this.graphSizes.find((b) => b >= s.shape.numSeqs)!;
-    const bound = decodeSeqLenBucket(s.shape.maxSeqLen, this.maxBlocksPerSeq(this.limits!) * this.limits!.blockSize);
-    const padded = padDecodeStep(s, batch, bound);
-    const shape: LlamaStepShape = { ...fwd.prepare(padded.step, this.stream), maxSeqLen: bound };
-    afterPrepare();
-    const key = `${batch}:${bound}`;
-    const graph = this.graphs.get(key);
-    if (graph) {
-      this.lastStepGraphed = true;
-      graph.replay(this.stream);
-      return fwd.logitsView(shape.numLogits);
-    }
-    const logits = fwd.run(shape, this.stream);
-    if (this.graphs.size < MAX_GRAPHS) {
-      // Capture records without running: the eager run above already produced this step's logits.
-      this.stream.synchronize();
-      this.graphs.set(key, CudaGraph.capture(this.stream, () => fwd.run(shape, this.stream)));
-    }
-    return logits;
   }
 
   /** V0 block moves (see {@link applyCudaBlockMoves}). */
