@@ -32,6 +32,28 @@ describe('BlockHashTable', () => {
     expect(table.size).toBe(0);
   });
 
+  it('inserts a batch as one insertIfAbsent per block in order (repeats in and before the batch)', () => {
+    // Blocks 1..31 take keys from a few values, so a batch meets keys it already holds and keys
+    // inserted earlier in the same batch; the batch's outcome must equal the one-by-one one.
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 31, maxLength: 31 }), fc.integer({ min: 0, max: 31 }), (picks, split) => {
+        const one = harness();
+        const batch = harness();
+        for (let id = 1; id <= 31; id++) one.keys[id] = batch.keys[id] = ALL_KEYS[picks[id - 1]!]!;
+        const expected = Array.from({ length: 31 }, (_, k) => one.table.insertIfAbsent(one.keys[k + 1]!, k + 1));
+        const ids = Int32Array.from({ length: 31 }, (_, k) => k + 1);
+        const out = new Int32Array(31);
+        for (let k = 0; k < split; k++) out[k] = batch.table.insertIfAbsent(batch.keys[k + 1]!, k + 1);
+        const rest = new Int32Array(31 - split);
+        batch.table.insertAllIfAbsent(ids.subarray(split), 31 - split, rest);
+        out.set(rest, split);
+        expect([...out]).toEqual(expected);
+        expect(batch.table.size).toBe(one.table.size);
+        for (const key of ALL_KEYS.slice(0, 10)) expect(batch.table.get(key)).toBe(one.table.get(key));
+      }),
+    );
+  });
+
   it('agrees with a Map under random inserts and deletes (long probe runs, wrap-around)', () => {
     // Few distinct keys over a small table: runs collide, wrap past the end, and deletions must
     // pull later entries back into the hole.

@@ -17,6 +17,10 @@ export class BlockHashTable {
   private readonly slots: Int32Array;
   private readonly keys: readonly (BlockHash | null)[];
   private count = 0;
+  // Scratch of insertAllIfAbsent: the batch's fingerprints (grown on demand).
+  private fps = new Int32Array(64);
+  // The OR of the slots insertAllIfAbsent read ahead, kept so the reads are not dropped.
+  private touched = 0;
 
   /**
    * @param maxEntries most entries ever held (the pool's block count)
@@ -56,7 +60,31 @@ export class BlockHashTable {
    * @returns 0 when inserted, else the block already stored for `hash` (nothing changes)
    */
   insertIfAbsent(hash: BlockHash, id: number): number {
-    const fp = fingerprint(hash);
+    return this.insertWithFingerprint(hash, fingerprint(hash), id);
+  }
+
+  /**
+   * {@link insertIfAbsent} for a batch of blocks, in order: their home slots are read first in a
+   * tight loop of their own, so the cache misses of the batch (one per insert in a table larger
+   * than the CPU caches) overlap instead of following each other.
+   * @param ids blocks to insert (> 0), each under its key `keys[id]`, in `ids[0..n)`
+   * @param n how many
+   * @param out receives, per insert, 0 when inserted, else the block already stored for the key
+   */
+  insertAllIfAbsent(ids: Int32Array, n: number, out: Int32Array): void {
+    if (this.fps.length < n) this.fps = new Int32Array(n);
+    const fps = this.fps;
+    const keys = this.keys;
+    for (let k = 0; k < n; k++) fps[k] = fingerprint(keys[ids[k]!]!);
+    const slots = this.slots;
+    const mask = this.mask;
+    let touched = 0;
+    for (let k = 0; k < n; k++) touched |= slots[2 * (fps[k]! & mask)]!;
+    this.touched = touched;
+    for (let k = 0; k < n; k++) out[k] = this.insertWithFingerprint(keys[ids[k]!]!, fps[k]!, ids[k]!);
+  }
+
+  private insertWithFingerprint(hash: BlockHash, fp: number, id: number): number {
     let i = fp & this.mask;
     for (; ; i = (i + 1) & this.mask) {
       const held = this.slots[2 * i]!;

@@ -56,6 +56,8 @@ export class BlockPool {
   // `duplicates` applies them first.
   private readonly pendingInserts = new Int32Array(PENDING_INSERTS);
   private numPendingInserts = 0;
+  // Per pending insert: 0 when it became its hash's primary, else the primary it found.
+  private readonly insertResults = new Int32Array(PENDING_INSERTS);
 
   /**
    * @param options the pool size
@@ -208,15 +210,15 @@ export class BlockPool {
   private applyPendingInserts(): void {
     const n = this.numPendingInserts;
     this.numPendingInserts = 0;
+    const primaries = this.insertResults;
+    this.cached.insertAllIfAbsent(this.pendingInserts, n, primaries);
     for (let i = 0; i < n; i++) {
+      if (primaries[i] === 0) continue;
       const id = this.pendingInserts[i]!;
       const hash = this.hashes[id]!;
-      const primary = this.cached.insertIfAbsent(hash, id);
-      if (primary !== 0) {
-        const more = this.duplicates.get(hash);
-        if (more === undefined) this.duplicates.set(hash, [id]);
-        else more.push(id);
-      }
+      const more = this.duplicates.get(hash);
+      if (more === undefined) this.duplicates.set(hash, [id]);
+      else more.push(id);
     }
   }
 
