@@ -3,6 +3,7 @@ import { KVCacheManager } from '@vllm-ts/prefix-cache';
 import { request, runSimulation, ScriptedRunner, type SchedulerFactoryConfig, type SimulationOptions } from '@vllm-ts/scheduler-conformance';
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from './scheduler.js';
+import { conformanceScheduler } from './testing/conformance-scheduler.js';
 
 const id = requestId;
 const NUM_BLOCKS = 64;
@@ -204,19 +205,7 @@ describe('V1 Scheduler, async scheduling: contract', () => {
 });
 
 describe('V1 Scheduler, async scheduling: simulation with steps in flight', () => {
-  const create = (asyncScheduling: boolean) => (c: SchedulerFactoryConfig) =>
-    new Scheduler({
-      maxModelLen: c.maxModelLen,
-      maxNumBatchedTokens: c.maxNumBatchedTokens,
-      maxNumSeqs: c.maxNumSeqs,
-      numGpuBlocks: c.numGpuBlocks,
-      blockSize: c.blockSize,
-      enablePrefixCaching: c.enablePrefixCaching,
-      policy: c.policy,
-      longPrefillTokenThreshold: c.longPrefillTokenThreshold,
-      hashSeed: c.hashSeed,
-      asyncScheduling,
-    });
+  const create = (asyncScheduling: boolean) => (c: SchedulerFactoryConfig) => conformanceScheduler(c, { asyncScheduling });
 
   const cases: [string, SimulationOptions][] = [
     ['roomy memory', { numRequests: 1200, seed: 11, config: { numGpuBlocks: 256 } }],
