@@ -57,6 +57,27 @@ describe('EngineCoreOutputBatch', () => {
     expect(wrapped.length).toBe(5);
   });
 
+  it('hands out full-capacity columns as they are, and their clones stay separate columns', () => {
+    const b = new EngineCoreOutputBatch(3);
+    b.appendOne(id('a'), 10, 0);
+    b.appendOne(id('b'), 11, 16);
+    b.appendOne(id('c'), 12, 32);
+    const cols = b.toColumns();
+    expect(cols.offsets).toBe(b.offsets); // no copy when the rows fill the reserved room
+    const clone = structuredClone(cols);
+    clone.offsets[1] = 99;
+    expect([...clone.tokenIds]).toEqual([10, 11, 12]);
+    expect([...clone.numCachedTokens]).toEqual([0, 16, 32]);
+    expect(EngineCoreOutputBatch.fromColumns(structuredClone(cols)).toArray().map((o) => [o.reqId, o.newTokenIds, o.numCachedTokens])).toEqual([
+      ['a', [10], 0],
+      ['b', [11], 16],
+      ['c', [12], 32],
+    ]);
+    b.appendOne(id('d'), 13, 0); // past the reserved room: the columns are reallocated apart
+    expect(b.toArray().map((o) => o.newTokenIds[0])).toEqual([10, 11, 12, 13]);
+    expect(b.numCachedTokens[2]).toBe(32);
+  });
+
   it('refuses extras out of row order and columns that do not hold their rows', () => {
     const b = new EngineCoreOutputBatch();
     b.appendOne(id('a'), 1, 0);

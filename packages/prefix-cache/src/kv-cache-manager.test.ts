@@ -150,6 +150,30 @@ describe('KVCacheManager (V1), block size 4, 10 blocks', () => {
     expect(kv.getNumCachedBlocks(a.reqId)).toBe(2);
   });
 
+  it('a decode step inside its last block changes nothing; the step that fills it caches it', () => {
+    const kv = make();
+    const a = new Req('a', range(0, 5)); // block 1 full, block 2 holds 1 token
+    admit(kv, a);
+    const table = [...kv.getBlockIds(a.reqId)];
+    const free = kv.numFreeBlocks;
+    for (let t = 5; t < 7; t++) {
+      a.append(t); // block 2 not full yet: room for the position computed, nothing to cache
+      expect(kv.allocateSlots(a, 1)?.length).toBe(0);
+      a.numComputedTokens += 1;
+      expect(kv.getBlockIds(a.reqId)).toEqual(table);
+      expect(kv.numFreeBlocks).toBe(free);
+      expect(kv.getNumCachedBlocks(a.reqId)).toBe(1);
+    }
+    a.append(7); // block 2 full: cached, no new block yet
+    expect(kv.allocateSlots(a, 1)?.length).toBe(0);
+    a.numComputedTokens += 1;
+    expect(kv.getNumCachedBlocks(a.reqId)).toBe(2);
+    expect(kv.numFreeBlocks).toBe(free);
+    a.append(8); // the next position needs block 3
+    expect(kv.allocateSlots(a, 1)?.getBlockIds()).toEqual([3]);
+    expect(kv.numFreeBlocks).toBe(free - 1);
+  });
+
   it('caps slots at maxModelLen', () => {
     const kv = new KVCacheManager({ numBlocks: 10, blockSize: 4, maxModelLen: 10 });
     const a = new Req('a', range(0, 9));

@@ -200,7 +200,16 @@ export class KVCacheManager implements KVCacheManagerContract {
     if (!Number.isInteger(numNewTokens) || numNewTokens < 1) badNumNewTokens(numNewTokens);
     if (options === undefined) {
       const slot = this.slotOf(request);
-      if (slot >= 0) return this.extend(request, slot, numNewTokens);
+      if (slot >= 0) {
+        // The usual decode step: no new block and no filled block to cache (extend would return
+        // EMPTY having changed nothing); kept here, small, so it inlines.
+        const bs = this.blockSize;
+        const need = request.numComputedTokens + numNewTokens;
+        if (need <= this.slotNumBlocks[slot]! * bs && need <= this.maxModelLen && (!this.enablePrefixCaching || (need < request.numTokens ? need : request.numTokens) < (this.slotNumCached[slot]! + 1) * bs)) {
+          return BlockList.EMPTY;
+        }
+        return this.extend(request, slot, numNewTokens);
+      }
     }
     return this.allocateWithOptions(request, numNewTokens, options);
   }

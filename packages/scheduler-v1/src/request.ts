@@ -79,8 +79,6 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
   private d3 = 0;
   /** `blockHashes.length`, kept beside the fields a token append touches (see `BlockHashTail`). */
   numBlockHashes = 0;
-  /** The last of `blockHashes` (null before the first full block). */
-  lastBlockHash: BlockHash | null = null;
   // Hashes of blocks filled in the tail, not yet appended to `hashList` (ph0 is the oldest): the
   // array and its elements are touched once per flush instead of once per filled block.
   private numPendingHashes = 0;
@@ -148,6 +146,25 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     return this.hashList;
   }
 
+  /**
+   * The last of `blockHashes` (null before the first full block). Read from where it is kept, not
+   * stored apart: a fresh hash stored into this (old) object costs a write-barrier call.
+   */
+  get lastBlockHash(): BlockHash | null {
+    switch (this.numPendingHashes) {
+      case 0:
+        return this.hashList.length === 0 ? null : this.hashList[this.hashList.length - 1]!;
+      case 1:
+        return this.ph0;
+      case 2:
+        return this.ph1;
+      case 3:
+        return this.ph2;
+      default:
+        return this.ph3;
+    }
+  }
+
   /** Output tokens so far. */
   get numOutputTokens(): number {
     return this.numTokens - this.numPromptTokens;
@@ -203,7 +220,6 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     if (this.hasher.extend(this.tokens, list, length) === 0) return;
     const h = list[list.length - 1]!;
     this.numBlockHashes = list.length;
-    this.lastBlockHash = h;
     if (this.wordHasher === null) return;
     this.d0 = digestWord(h, 0);
     this.d1 = digestWord(h, 1);
@@ -219,7 +235,6 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     else if (k === 2) this.ph2 = h;
     else this.ph3 = h;
     this.numBlockHashes++;
-    this.lastBlockHash = h;
   }
 
   private flushHashes(): void {

@@ -83,6 +83,25 @@ __global__ void siluAndMulKernel(T* __restrict__ out, const T* __restrict__ inpu
   }
 }
 
+// Second pass of a vectorized norm row: for each vector i = threadIdx.x + j * blockDim.x < nvec that the
+// first pass left in v[j], y[i] = roundTo<T>(v[j] * inv) * weight[i], one rounding at the store.
+template <typename T, int kCache>
+__device__ __forceinline__ void storeNormalizedRow(T* __restrict__ y, const T* __restrict__ weight,
+                                                   float (&v)[kCache][Vec16<T>::kN], float inv, int nvec) {
+  constexpr int N = Vec16<T>::kN;
+#pragma unroll
+  for (int j = 0; j < kCache; ++j) {
+    const int i = threadIdx.x + j * blockDim.x;
+    if (i < nvec) {
+      float w[N];
+      loadVec(weight + i * N, w);
+#pragma unroll
+      for (int e = 0; e < N; ++e) v[j][e] = roundTo<T>(v[j][e] * inv) * w[e];
+      storeVec(y + i * N, v[j]);
+    }
+  }
+}
+
 // RMSNorm with 16-byte accesses: one block per row, thread i owns vectors i, i + blockDim, ... (kCache
 // of them, held in registers across the reduction). nvec <= blockDim.x * kCache.
 template <typename T, int kCache>
@@ -106,18 +125,7 @@ __global__ void rmsNormVecKernel(T* __restrict__ out, const T* __restrict__ inpu
     }
   }
   const float inv = rsqrtf(blockSum(sumSq, scratch) / static_cast<float>(hidden) + eps);
-  T* y = out + blockIdx.x * static_cast<int64_t>(hidden);
-#pragma unroll
-  for (int j = 0; j < kCache; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
-    if (i < nvec) {
-      float w[N];
-      loadVec(weight + i * N, w);
-#pragma unroll
-      for (int e = 0; e < N; ++e) v[j][e] = roundTo<T>(v[j][e] * inv) * w[e];
-      storeVec(y + i * N, v[j]);
-    }
-  }
+  storeNormalizedRow<T, kCache>(out + blockIdx.x * static_cast<int64_t>(hidden), weight, v, inv, nvec);
 }
 
 template <typename T, int kCache>
@@ -148,17 +156,7 @@ __global__ void fusedAddRmsNormVecKernel(T* __restrict__ input, T* __restrict__ 
     }
   }
   const float inv = rsqrtf(blockSum(sumSq, scratch) / static_cast<float>(hidden) + eps);
-#pragma unroll
-  for (int j = 0; j < kCache; ++j) {
-    const int i = threadIdx.x + j * blockDim.x;
-    if (i < nvec) {
-      float w[N];
-      loadVec(weight + i * N, w);
-#pragma unroll
-      for (int e = 0; e < N; ++e) v[j][e] = roundTo<T>(v[j][e] * inv) * w[e];
-      storeVec(x + i * N, v[j]);
-    }
-  }
+  storeNormalizedRow<T, kCache>(x, weight, v, inv, nvec);
 }
 
 constexpr int kSiluThreads = 128;

@@ -44,6 +44,29 @@ __global__ void writeKvCacheKernel(const T* __restrict__ key, int64_t keyStride,
   }
 }
 
+// Rotates the N pairs (h[j + e], h[j + half + e]), e < N, in place with cos = cosRow[j + e] and
+// sin = cosRow[half + j + e]; y1/y2 receive the rotated values as stored (float, before rounding to T).
+// Needs j % N == 0, half % N == 0, 16-byte aligned h and cosRow.
+template <typename T>
+__device__ __forceinline__ void rotateNeoxVec(T* h, int j, int half, const float* cosRow,
+                                              float (&y1)[Vec16<T>::kN], float (&y2)[Vec16<T>::kN]) {
+  constexpr int N = Vec16<T>::kN;
+  const float* sinRow = cosRow + half;
+  float c[N], sn[N];
+  loadVec(h + j, y1);
+  loadVec(h + j + half, y2);
+#pragma unroll
+  for (int e = 0; e < N; e += 4) {
+    const float4 cv = *reinterpret_cast<const float4*>(cosRow + j + e);
+    const float4 sv = *reinterpret_cast<const float4*>(sinRow + j + e);
+    c[e] = cv.x, c[e + 1] = cv.y, c[e + 2] = cv.z, c[e + 3] = cv.w;
+    sn[e] = sv.x, sn[e + 1] = sv.y, sn[e + 2] = sv.z, sn[e + 3] = sv.w;
+  }
+#pragma unroll
+  for (int e = 0; e < N; ++e) rotateNeox(y1[e], y2[e], c[e], sn[e]);
+  storeVec(h + j, y1);
+  storeVec(h + j + half, y2);
+}
 
 // Neox RoPE with 16-byte accesses: one block per token; thread i takes N consecutive pair indices j of
 // one head (x1 = h[j..j+N), x2 = h[j+half..j+half+N)). Needs half % N == 0 and aligned heads.
@@ -56,30 +79,13 @@ __global__ void ropeNeoxVecKernel(const int32_t* __restrict__ positions, T* __re
   const int half = rotaryDim / 2;
   const int vecsPerHead = half / N;
   const float* cosRow = cosSin + static_cast<int64_t>(positions[token]) * rotaryDim;
-  const float* sinRow = cosRow + half;
   const int total = (numHeads + numKvHeads) * vecsPerHead;
   for (int i = threadIdx.x; i < total; i += blockDim.x) {
     const int head = i / vecsPerHead, j = (i % vecsPerHead) * N;
     T* h = head < numHeads ? q + token * qStride + static_cast<int64_t>(head) * headDim
                            : k + token * kStride + static_cast<int64_t>(head - numHeads) * headDim;
-    float x1[N], x2[N], c[N], sn[N];
-    loadVec(h + j, x1);
-    loadVec(h + j + half, x2);
-#pragma unroll
-    for (int e = 0; e < N; e += 4) {
-      const float4 cv = *reinterpret_cast<const float4*>(cosRow + j + e);
-      const float4 sv = *reinterpret_cast<const float4*>(sinRow + j + e);
-      c[e] = cv.x, c[e + 1] = cv.y, c[e + 2] = cv.z, c[e + 3] = cv.w;
-      sn[e] = sv.x, sn[e + 1] = sv.y, sn[e + 2] = sv.z, sn[e + 3] = sv.w;
-    }
     float y1[N], y2[N];
-#pragma unroll
-    for (int e = 0; e < N; ++e) {
-      y1[e] = x1[e], y2[e] = x2[e];
-      rotateNeox(y1[e], y2[e], c[e], sn[e]);
-    }
-    storeVec(h + j, y1);
-    storeVec(h + j + half, y2);
+    rotateNeoxVec(h, j, half, cosRow, y1, y2);
   }
 }
 
@@ -126,7 +132,6 @@ __global__ void ropeNeoxWriteKvKernel(RopeWriteKvArgs a) {
   const int half = a.rotaryDim / 2, D = a.headDim;
   const int vecsPerHead = half / N;
   const float* cosRow = a.cosSin + static_cast<int64_t>(a.positions[token]) * a.rotaryDim;
-  const float* sinRow = cosRow + half;
   T* q = static_cast<T*>(a.q) + token * a.qStride;
   T* k = static_cast<T*>(a.k) + token * a.kStride;
   const int64_t rowWidth = static_cast<int64_t>(a.numKvHeads) * D;
@@ -152,24 +157,8 @@ __global__ void ropeNeoxWriteKvKernel(RopeWriteKvArgs a) {
     const int head = i / vecsPerHead, j = (i % vecsPerHead) * N;
     const bool isKey = head >= a.numHeads;
     T* h = isKey ? k + static_cast<int64_t>(head - a.numHeads) * D : q + static_cast<int64_t>(head) * D;
-    float x1[N], x2[N], c[N], sn[N];
-    loadVec(h + j, x1);
-    loadVec(h + j + half, x2);
-#pragma unroll
-    for (int e = 0; e < N; e += 4) {
-      const float4 cv = *reinterpret_cast<const float4*>(cosRow + j + e);
-      const float4 sv = *reinterpret_cast<const float4*>(sinRow + j + e);
-      c[e] = cv.x, c[e + 1] = cv.y, c[e + 2] = cv.z, c[e + 3] = cv.w;
-      sn[e] = sv.x, sn[e + 1] = sv.y, sn[e + 2] = sv.z, sn[e + 3] = sv.w;
-    }
     float y1[N], y2[N];
-#pragma unroll
-    for (int e = 0; e < N; ++e) {
-      y1[e] = x1[e], y2[e] = x2[e];
-      rotateNeox(y1[e], y2[e], c[e], sn[e]);
-    }
-    storeVec(h + j, y1);
-    storeVec(h + j + half, y2);
+    rotateNeoxVec(h, j, half, cosRow, y1, y2);
     if (isKey && kDst) {
       T* dst = kDst + static_cast<int64_t>(head - a.numHeads) * D;
       storeVec(dst + j, y1);
