@@ -214,6 +214,20 @@ export class KVCacheManager implements KVCacheManagerContract {
     return this.allocateWithOptions(request, numNewTokens, options);
   }
 
+  /**
+   * True when `allocateSlots(request, 1)` would return an empty list and change nothing: the
+   * request holds blocks here, the position it computes next fits its last block, and no block of
+   * its fills. A scheduler may then skip the call for a decode step (it is the usual step).
+   * @param request a request
+   */
+  decodeFits(request: KVCacheRequest): boolean {
+    const slot = this.slotOf(request);
+    if (slot < 0) return false;
+    const bs = this.blockSize;
+    const need = request.numComputedTokens + 1;
+    return need <= this.slotNumBlocks[slot]! * bs && need <= this.maxModelLen && (!this.enablePrefixCaching || (need < request.numTokens ? need : request.numTokens) < (this.slotNumCached[slot]! + 1) * bs);
+  }
+
   // A request without state yet, or with prefix hits or lookahead slots.
   private allocateWithOptions(request: KVCacheRequest, numNewTokens: number, options: AllocateSlotsOptions | undefined): KVCacheBlocks | null {
     let state = this.stateOf(request);

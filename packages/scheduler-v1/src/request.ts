@@ -13,6 +13,8 @@ import type { TokenTails } from './token-tails.js';
 
 const NO_EVENTS: readonly RequestEvent[] = Object.freeze([]);
 const NO_TOKENS: readonly number[] = Object.freeze([]);
+// Output tokens a running request's history has room for up front (16 KiB).
+const HISTORY_RESERVE = 4096;
 
 /**
  * The scheduler's state of one request. There is no prefill flag: the request needs
@@ -254,6 +256,9 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
    */
   attachTail(tails: TokenTails): void {
     if (this.tailBase >= 0) return;
+    // Room for the outputs it may produce (up to HISTORY_RESERVE more tokens), so the history is
+    // not regrown and copied every few hundred tokens while it runs; waiting requests keep less.
+    this.ensureCapacity(Math.min(this.maxTokensEnd, this.numTokens + HISTORY_RESERVE));
     this.tails = tails;
     this.tailBase = tails.acquire();
     this.tailSize = tails.slotSize;

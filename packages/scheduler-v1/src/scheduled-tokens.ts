@@ -17,7 +17,8 @@ export class ScheduledTokens extends Map<RequestId, number> {
   readonly ids: RequestId[];
   /** Tokens per request, aligned with `ids`. */
   readonly counts: number[];
-  private count = 0;
+  /** Entries pushed (the map's size once sealed). */
+  count = 0;
   // Leading entries of `ids` that are in the native map.
   private numIndexed = 0;
 

@@ -77,6 +77,8 @@ export class Scheduler implements SchedulerContract {
   private readonly inFlight = new InFlightSteps(MAX_IN_FLIGHT);
   private readonly updateContext: UpdateContext;
   private readonly tails: TokenTails;
+  // The KV manager's "a decode step needs nothing" test when it has one (the running pass's fast path).
+  private readonly decodeFits: ((request: Request) => boolean) | null;
   // The `samples` array of the last step applied (internal to the scheduler): the next step reuses it.
   private spareSamples: Uint8Array | null = null;
 
@@ -95,6 +97,8 @@ export class Scheduler implements SchedulerContract {
         maxModelLen: c.maxModelLen,
         enablePrefixCaching: c.enablePrefixCaching,
       });
+    const kv = this.kvCacheManager;
+    this.decodeFits = kv instanceof PrefixCachingKVCacheManager ? (request) => kv.decodeFits(request) : null;
     this.hasher = new BlockHasher({ algorithm: c.prefixCachingHashAlgo, hashSeed: c.hashSeed });
     this.clock = options.clock ?? (() => performance.now() / 1000);
     this.tails = new TokenTails(c.blockSize, Math.min(c.maxNumSeqs, 1024));
@@ -138,9 +142,14 @@ export class Scheduler implements SchedulerContract {
     this.spareSamples = null;
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
-    // 1. Running requests, in admission order.
+    // 1. Running requests, in admission order; runs of plain decode steps go through the fast path.
+    const fits = this.decodeFits;
     let i = 0;
     while (i < this.running.length && step.budget > 0) {
+      if (fits !== null && lookahead === undefined) {
+        i = step.addDecodes(this.running, i, c.maxModelLen, fits);
+        if (i >= this.running.length || step.budget <= 0) break;
+      }
       const req = this.running[i]!;
       const placeholders = req.numOutputPlaceholders;
       // In-flight tokens certain to reach maxTokens (maxModelLen is capped below): no extra step.

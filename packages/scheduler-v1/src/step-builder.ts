@@ -69,6 +69,54 @@ export class StepBuilder {
     this.numScheduled = new ScheduledTokens(capacity);
   }
 
+  /**
+   * Adds `running[i], running[i + 1], ...` while each is a plain decode step: one token to compute
+   * (its last one, or the one after its in-flight placeholders), no drafts, within `maxModelLen`,
+   * and `fits(request)` says its KV cache needs nothing (no new block, no block to cache); the same
+   * entries as {@link addRunning} with no new blocks. Stops at the first request that is not, or
+   * when the budget or the reserved room runs out.
+   * @returns the index of the first request not added
+   */
+  addDecodes(running: readonly Request[], i: number, maxModelLen: number, fits: (request: Request) => boolean): number {
+    const batch = this.batch;
+    const samples = this.samples;
+    const numComputed = this.numComputed;
+    const scheduled = this.numScheduled;
+    const ids = scheduled.ids;
+    const counts = scheduled.counts;
+    const room = Math.min(samples.length, numComputed.length, ids.length);
+    const pipelined = this.asyncScheduling;
+    let k = this.numBatch;
+    let c = this.numCached;
+    let budget = this.budget;
+    // Invariant (see the class): no waiting request added yet, so batch entries and cached entries align.
+    for (; i < running.length && budget > 0 && k < room; i++) {
+      const req = running[i]!;
+      const placeholders = req.numOutputPlaceholders;
+      const numTokens = req.numTokens;
+      const computed = req.numComputedTokens;
+      if (numTokens + placeholders - computed !== 1 || computed + 2 > maxModelLen || req.specTokenIds.length !== 0) break;
+      if (placeholders > 0 && numTokens + placeholders >= req.maxTokensEnd) break;
+      if (!fits(req)) break;
+      numComputed[c++] = computed;
+      batch[k] = req;
+      ids[k] = req.reqId;
+      counts[k] = 1;
+      samples[k] = 1;
+      k++;
+      req.stepTokens = 1;
+      req.numComputedTokens = computed + 1;
+      req.isPrefillChunk = false;
+      if (pipelined) req.numOutputPlaceholders = placeholders + 1;
+      budget--;
+    }
+    scheduled.count = k;
+    this.numBatch = k;
+    this.numCached = c;
+    this.budget = budget;
+    return i;
+  }
+
   /** A running request gets `numTokens` (drafts included) and the new blocks allocated for them. */
   addRunning(req: Request, numTokens: number, newBlocks: KVCacheBlocks): void {
     const numComputed = req.numComputedTokens;

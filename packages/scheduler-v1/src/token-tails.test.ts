@@ -40,6 +40,9 @@ describe('TokenTails', () => {
     const tails = new TokenTails(4, 1);
     const r = req('a', [10, 11, 12, 13, 14, 15]);
     r.attachTail(tails);
+    // Admission reserves the history for every output it may produce (maxTokens 100 here).
+    expect(r.tokens.length).toBeGreaterThanOrEqual(106);
+    const history = r.tokens;
     const tokens = [10, 11, 12, 13, 14, 15];
     for (let t = 100; t < 107; t++) {
       r.appendOutputToken(t);
@@ -48,6 +51,7 @@ describe('TokenTails', () => {
       expect(r.blockHashes).toEqual(expectedHashes(tokens));
     }
     expect(r.allTokenIds()).toEqual(tokens);
+    expect(r.tokens).toBe(history); // never regrown while running
     r.detachTail(); // preempted mid-block: the partial block moves into the history
     expect(r.numFlushed).toBe(r.numTokens);
     r.appendOutputToken(200); // appended without a tail (direct to the history)

@@ -76,9 +76,30 @@ export function applyRunnerOutput(
   const specMap = schedulerOutput.scheduledSpecDecodeTokens.size > 0 ? schedulerOutput.scheduledSpecDecodeTokens : null;
   const logprobsMap = runnerOutput.logprobs.size > 0 ? runnerOutput.logprobs : null;
   const promptLogprobsMap = runnerOutput.promptLogprobs.size > 0 ? runnerOutput.promptLogprobs : null;
+  // The plain decode entry (running, one token in the runner's row of the same index, sampled, no
+  // drafts, logprobs or events) takes the short path; anything else the general one below.
+  const plain = samples !== null && specMap === null && logprobsMap === null && promptLogprobsMap === null;
   for (let b = 0; b < batch.length; b++) {
     const req = batch[b]!;
     const before = req.status;
+    if (plain && before === RequestStatus.RUNNING && samples[b] === 1 && b < colIds.length) {
+      const reqId = req.reqId;
+      const at = offsets[b]!;
+      if (colIds[b] === reqId && offsets[b + 1]! - at === 1 && !req.hasEvents) {
+        const t = colTokens[at]!;
+        if (pipelined) req.numOutputPlaceholders--;
+        req.appendOutputToken(t);
+        const status = checkStop(req, maxModelLen);
+        const numCached = req.numCachedTokens;
+        const row = outputs.appendOne(reqId, t, numCached > 0 ? numCached : 0);
+        if (status !== null) {
+          outputs.setExtras(row, finishReasonOf(status), req.stopReason, null, null, NO_EVENTS);
+          finish(req, status, before, ctx);
+          numFinished++;
+        }
+        continue;
+      }
+    }
     // Finished since (stopped, aborted): drop. Preempted with this step in flight (async only):
     // the token is still its own, and it must have it to recompute.
     if (before !== RequestStatus.RUNNING && (before !== RequestStatus.PREEMPTED || !pipelined)) continue;
@@ -137,11 +158,17 @@ export function applyRunnerOutput(
       );
     }
     if (status !== null) {
-      req.status = status;
+      finish(req, status, before, ctx);
       numFinished++;
-      if (before === RequestStatus.PREEMPTED) ctx.unqueue(req);
-      ctx.release(req);
     }
   }
   return numFinished;
+}
+
+// Gives a request that stopped its finished status and releases it (out of the waiting queue first
+// when it was preempted with this step in flight).
+function finish(req: Request, status: FinishedStatus, before: RequestStatus, ctx: UpdateContext): void {
+  req.status = status;
+  if (before === RequestStatus.PREEMPTED) ctx.unqueue(req);
+  ctx.release(req);
 }
