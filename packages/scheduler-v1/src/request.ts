@@ -289,7 +289,9 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     const buf = this.tails!.buf;
     const tokens = this.tokens;
     const at = this.tailBase + (from % this.tailSize) - from;
-    for (let p = from; p < n; p++) tokens[p] = buf[at + p]!;
+    // A whole window is one memcpy; a few tokens (a detach mid-block) are copied one by one.
+    if (n - from >= 16) tokens.set(buf.subarray(at + from, at + n), from);
+    else for (let p = from; p < n; p++) tokens[p] = buf[at + p]!;
     this.numFlushed = n;
     if (this.numPendingHashes > 0) this.flushHashes();
   }
