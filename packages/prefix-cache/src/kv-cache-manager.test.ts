@@ -150,7 +150,7 @@ describe('KVCacheManager (V1), block size 4, 10 blocks', () => {
     expect(kv.getNumCachedBlocks(a.reqId)).toBe(2);
   });
 
-  it('a decode step inside its last block changes nothing (decodeFits); the step that fills it caches it', () => {
+  it('a decode step inside its last block changes nothing (decodeLimit); the step that fills it caches it', () => {
     const kv = make();
     const a = new Req('a', range(0, 5)); // block 1 full, block 2 holds 1 token
     admit(kv, a);
@@ -158,7 +158,8 @@ describe('KVCacheManager (V1), block size 4, 10 blocks', () => {
     const free = kv.numFreeBlocks;
     for (let t = 5; t < 7; t++) {
       a.append(t); // block 2 not full yet: room for the position computed, nothing to cache
-      expect(kv.decodeFits(a)).toBe(true);
+      expect(kv.decodeLimit(a)).toBe(7); // 2 blocks held; block 2 ends at position 7
+      expect(a.numComputedTokens + 1).toBeLessThanOrEqual(7);
       expect(kv.allocateSlots(a, 1)?.length).toBe(0);
       a.numComputedTokens += 1;
       expect(kv.getBlockIds(a.reqId)).toEqual(table);
@@ -166,15 +167,17 @@ describe('KVCacheManager (V1), block size 4, 10 blocks', () => {
       expect(kv.getNumCachedBlocks(a.reqId)).toBe(1);
     }
     a.append(7); // block 2 full: cached, no new block yet
-    expect(kv.decodeFits(a)).toBe(false);
+    expect(a.numComputedTokens + 1).toBeGreaterThan(kv.decodeLimit(a));
     expect(kv.allocateSlots(a, 1)?.length).toBe(0);
     a.numComputedTokens += 1;
     expect(kv.getNumCachedBlocks(a.reqId)).toBe(2);
+    expect(kv.decodeLimit(a)).toBe(8); // block 2 cached: now the slots held bound it
     expect(kv.numFreeBlocks).toBe(free);
     a.append(8); // the next position needs block 3
-    expect(kv.decodeFits(a)).toBe(false);
+    expect(a.numComputedTokens + 1).toBeGreaterThan(kv.decodeLimit(a));
     expect(kv.allocateSlots(a, 1)?.getBlockIds()).toEqual([3]);
-    expect(kv.decodeFits(new Req('unknown', range(0, 3)))).toBe(false); // holds nothing here
+    expect(kv.decodeLimit(a)).toBe(11);
+    expect(kv.decodeLimit(new Req('unknown', range(0, 3)))).toBe(-1); // holds nothing here
     expect(kv.numFreeBlocks).toBe(free - 1);
   });
 

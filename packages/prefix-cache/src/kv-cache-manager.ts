@@ -215,17 +215,24 @@ export class KVCacheManager implements KVCacheManagerContract {
   }
 
   /**
-   * True when `allocateSlots(request, 1)` would return an empty list and change nothing: the
-   * request holds blocks here, the position it computes next fits its last block, and no block of
-   * its fills. A scheduler may then skip the call for a decode step (it is the usual step).
+   * How far the request may compute with `allocateSlots` changing nothing: for any step with
+   * `numComputedTokens + numNewTokens <= limit` (no hits, no lookahead) it returns an empty list and
+   * leaves every block and count as it was (the slots are held, and no block up to there fills).
+   * The limit only grows while the request holds its blocks (its blocks and cached blocks are never
+   * taken back before `free`), so a scheduler may keep it and skip the call for the usual decode
+   * step until `numComputedTokens + 1` passes it.
    * @param request a request
+   * @returns the limit in tokens, or -1 when the request holds no blocks here
    */
-  decodeFits(request: KVCacheRequest): boolean {
+  decodeLimit(request: KVCacheRequest): number {
     const slot = this.slotOf(request);
-    if (slot < 0) return false;
+    if (slot < 0) return -1;
     const bs = this.blockSize;
-    const need = request.numComputedTokens + 1;
-    return need <= this.slotNumBlocks[slot]! * bs && need <= this.maxModelLen && (!this.enablePrefixCaching || (need < request.numTokens ? need : request.numTokens) < (this.slotNumCached[slot]! + 1) * bs);
+    const held = this.slotNumBlocks[slot]! * bs;
+    let limit = held < this.maxModelLen ? held : this.maxModelLen;
+    // cacheBlocks caches up to min(need, numTokens); a need below the next block's end caches nothing.
+    if (this.enablePrefixCaching) limit = Math.min(limit, (this.slotNumCached[slot]! + 1) * bs - 1);
+    return limit;
   }
 
   // A request without state yet, or with prefix hits or lookahead slots.

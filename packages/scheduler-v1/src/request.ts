@@ -50,6 +50,12 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
   isPrefillChunk = true;
   /** The KV manager's handle on this request's blocks (see `KVCacheStateHolder`). */
   kvCacheState: unknown = null;
+  /**
+   * While running: a `KVCacheManager.decodeLimit` the scheduler read for it (-1: none yet). The
+   * limit only grows while the request holds its blocks, so a stale one is safe (merely low); it is
+   * reset on admission and when the request leaves the running set.
+   */
+  decodeLimit = -1;
   readonly reqId: RequestId;
   /** The last appended token (kept apart: the stop check reads it every step). */
   lastTokenId: number;
@@ -256,6 +262,7 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
    */
   attachTail(tails: TokenTails): void {
     if (this.tailBase >= 0) return;
+    this.decodeLimit = -1;
     // Room for the outputs it may produce (up to HISTORY_RESERVE more tokens), so the history is
     // not regrown and copied every few hundred tokens while it runs; waiting requests keep less.
     this.ensureCapacity(Math.min(this.maxTokensEnd, this.numTokens + HISTORY_RESERVE));
@@ -267,6 +274,7 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
 
   /** Moves the tail's tokens into the history and gives the slot back (on leaving the running set). */
   detachTail(): void {
+    this.decodeLimit = -1;
     if (this.tailBase < 0) return;
     this.flushTail();
     this.tails!.release(this.tailBase);

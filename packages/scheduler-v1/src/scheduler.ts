@@ -77,8 +77,8 @@ export class Scheduler implements SchedulerContract {
   private readonly inFlight = new InFlightSteps(MAX_IN_FLIGHT);
   private readonly updateContext: UpdateContext;
   private readonly tails: TokenTails;
-  // The KV manager's "a decode step needs nothing" test when it has one (the running pass's fast path).
-  private readonly decodeFits: ((request: Request) => boolean) | null;
+  // The KV manager's decode limit when it has one (the running pass's fast path).
+  private readonly decodeLimit: ((request: Request) => number) | null;
   // The `samples` array of the last step applied (internal to the scheduler): the next step reuses it.
   private spareSamples: Uint8Array | null = null;
 
@@ -98,7 +98,7 @@ export class Scheduler implements SchedulerContract {
         enablePrefixCaching: c.enablePrefixCaching,
       });
     const kv = this.kvCacheManager;
-    this.decodeFits = kv instanceof PrefixCachingKVCacheManager ? (request) => kv.decodeFits(request) : null;
+    this.decodeLimit = kv instanceof PrefixCachingKVCacheManager ? (request) => kv.decodeLimit(request) : null;
     this.hasher = new BlockHasher({ algorithm: c.prefixCachingHashAlgo, hashSeed: c.hashSeed });
     this.clock = options.clock ?? (() => performance.now() / 1000);
     this.tails = new TokenTails(c.blockSize, Math.min(c.maxNumSeqs, 1024));
@@ -143,11 +143,11 @@ export class Scheduler implements SchedulerContract {
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
     // 1. Running requests, in admission order; runs of plain decode steps go through the fast path.
-    const fits = this.decodeFits;
+    const limitOf = this.decodeLimit;
     let i = 0;
     while (i < this.running.length && step.budget > 0) {
-      if (fits !== null && lookahead === undefined) {
-        i = step.addDecodes(this.running, i, c.maxModelLen, fits);
+      if (limitOf !== null && lookahead === undefined) {
+        i = step.addDecodes(this.running, i, c.maxModelLen, limitOf);
         if (i >= this.running.length || step.budget <= 0) break;
       }
       const req = this.running[i]!;

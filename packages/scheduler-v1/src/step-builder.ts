@@ -72,12 +72,13 @@ export class StepBuilder {
   /**
    * Adds `running[i], running[i + 1], ...` while each is a plain decode step: one token to compute
    * (its last one, or the one after its in-flight placeholders), no drafts, within `maxModelLen`,
-   * and `fits(request)` says its KV cache needs nothing (no new block, no block to cache); the same
-   * entries as {@link addRunning} with no new blocks. Stops at the first request that is not, or
-   * when the budget or the reserved room runs out.
+   * and within its KV cache's decode limit (no new block, no block to cache: `limitOf` reads it
+   * when the one kept on the request falls short); the same entries as {@link addRunning} with no
+   * new blocks. Stops at the first request that is not, or when the budget or the reserved room
+   * runs out.
    * @returns the index of the first request not added
    */
-  addDecodes(running: readonly Request[], i: number, maxModelLen: number, fits: (request: Request) => boolean): number {
+  addDecodes(running: readonly Request[], i: number, maxModelLen: number, limitOf: (request: Request) => number): number {
     const batch = this.batch;
     const samples = this.samples;
     const numComputed = this.numComputed;
@@ -97,7 +98,10 @@ export class StepBuilder {
       const computed = req.numComputedTokens;
       if (numTokens + placeholders - computed !== 1 || computed + 2 > maxModelLen || req.specTokenIds.length !== 0) break;
       if (placeholders > 0 && numTokens + placeholders >= req.maxTokensEnd) break;
-      if (!fits(req)) break;
+      if (computed + 1 > req.decodeLimit) {
+        req.decodeLimit = limitOf(req);
+        if (computed + 1 > req.decodeLimit) break;
+      }
       numComputed[c++] = computed;
       batch[k] = req;
       ids[k] = req.reqId;
