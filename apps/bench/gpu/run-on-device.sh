@@ -11,12 +11,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/gpu-bench-out}
 mkdir -p "$OUT"
-xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+source packages/cuda/scripts/device-node.sh
 sh apps/bench/gpu/prepare.sh
 # Optional packed forms (pack.sh's output as one archive; an addon + TypeScript snapshot of @vllm-ts/cuda).
 [ -f .device/bench.tar.xz ] && tar -xJf .device/bench.tar.xz
 [ -f .device/cuda-snapshot.tar.xz ] && tar -xJf .device/cuda-snapshot.tar.xz
-export VLLM_TS_CUDA_ADDON=${VLLM_TS_CUDA_ADDON:-$PWD/packages/cuda/build/Release/vllm_cuda.node}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/gpu.txt"
 if [ "${SKIP_GOLDEN:-0}" != 1 ] && [ -f .device/bench/golden-check.mjs ]; then
   echo "== golden check (fixture models on the GPU)"

@@ -11,11 +11,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/gpu-verify-out}
 mkdir -p "$OUT"
-xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+source packages/cuda/scripts/device-node.sh
 tar -xJf .device/cuda-node-modules.tar.xz
 tar -xJf .device/final/bench.tar.xz
 mkdir -p packages/cuda/build/Release && xz -dc .device/final/vllm_cuda.node.xz >packages/cuda/build/Release/vllm_cuda.node
-export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/gpu.txt"
 status=0
 echo "== cuda GPU tests"

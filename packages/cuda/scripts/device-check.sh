@@ -11,14 +11,13 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/cuda-device-out}
 mkdir -p "$OUT"
-xz -dc .device/node.xz >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+source packages/cuda/scripts/device-node.sh
 tar -xJf .device/cuda-node-modules.tar.xz
 # ADDON_XZ=1: the addon came as .device/vllm_cuda.node.xz (a warm machine may still hold an older one
 # under build/Release, so only an explicit request replaces it).
 if [ "${ADDON_XZ:-0}" = 1 ]; then
   mkdir -p packages/cuda/build/Release && xz -dc .device/vllm_cuda.node.xz >packages/cuda/build/Release/vllm_cuda.node
 fi
-export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 node -e "const b=require(process.env.VLLM_TS_CUDA_ADDON); console.log(JSON.stringify(b.probe())); console.log('cublasLt:', b.gemmInit())"
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../../.."
 D=${DEVICE_DIR:-.device}
 OUT=${OUT:-/tmp/engine-device-out}
 mkdir -p "$OUT"
-xz -dc "$D/node.xz" >/tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+DEVICE_DIR=$D source packages/cuda/scripts/device-node.sh
 tar -xJf "$D/engine-node-modules.tar.xz"
 mkdir -p node_modules/tsx/node_modules/@esbuild
 ln -sfn ../../vite/node_modules/esbuild node_modules/tsx/node_modules/esbuild
@@ -18,7 +18,6 @@ ln -sfn ../../../vite/node_modules/@esbuild/linux-x64 node_modules/tsx/node_modu
 # Optional: committed sources over work in progress (git archive), then the addon built here.
 [ -f "$D/head-src.tar.xz" ] && tar -xJf "$D/head-src.tar.xz"
 [ -f "$D/cuda-snapshot.tar.xz" ] && tar -xJf "$D/cuda-snapshot.tar.xz"
-export VLLM_TS_CUDA_ADDON="$PWD/packages/cuda/build/Release/vllm_cuda.node"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 node -e "const b=require(process.env.VLLM_TS_CUDA_ADDON); console.log(JSON.stringify(b.probe()))"
 

@@ -201,13 +201,9 @@ export class KVCacheManager implements KVCacheManagerContract {
     if (options === undefined) {
       const slot = this.slotOf(request);
       if (slot >= 0) {
-        // The usual decode step: no new block and no filled block to cache (extend would return
-        // EMPTY having changed nothing); kept here, small, so it inlines.
-        const bs = this.blockSize;
-        const need = request.numComputedTokens + numNewTokens;
-        if (need <= this.slotNumBlocks[slot]! * bs && need <= this.maxModelLen && (!this.enablePrefixCaching || (need < request.numTokens ? need : request.numTokens) < (this.slotNumCached[slot]! + 1) * bs)) {
-          return BlockList.EMPTY;
-        }
+        // The usual decode step stays within the limit: extend would return EMPTY having changed
+        // nothing (kept here, small, so it inlines).
+        if (request.numComputedTokens + numNewTokens <= this.limitAt(slot)) return BlockList.EMPTY;
         return this.extend(request, slot, numNewTokens);
       }
     }
@@ -226,13 +222,19 @@ export class KVCacheManager implements KVCacheManagerContract {
    */
   decodeLimit(request: KVCacheRequest): number {
     const slot = this.slotOf(request);
-    if (slot < 0) return -1;
+    return slot < 0 ? -1 : this.limitAt(slot);
+  }
+
+  // decodeLimit of the request in `slot`: within the slots held and the model length, and, with
+  // caching, below the end of the first uncached block (cacheBlocks caches up to min(need,
+  // numTokens), so a need below that end caches nothing).
+  private limitAt(slot: number): number {
     const bs = this.blockSize;
     const held = this.slotNumBlocks[slot]! * bs;
-    let limit = held < this.maxModelLen ? held : this.maxModelLen;
-    // cacheBlocks caches up to min(need, numTokens); a need below the next block's end caches nothing.
-    if (this.enablePrefixCaching) limit = Math.min(limit, (this.slotNumCached[slot]! + 1) * bs - 1);
-    return limit;
+    const limit = held < this.maxModelLen ? held : this.maxModelLen;
+    if (!this.enablePrefixCaching) return limit;
+    const beforeNextFull = (this.slotNumCached[slot]! + 1) * bs - 1;
+    return limit < beforeNextFull ? limit : beforeNextFull;
   }
 
   // A request without state yet, or with prefix hits or lookahead slots.

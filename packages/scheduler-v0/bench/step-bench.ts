@@ -4,19 +4,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchSchedulerStep, median, type SchedulerFactory, type StepBenchCase, type StepBenchResult } from '@vllm-ts/scheduler-conformance';
+import { benchSchedulerStep, median, schedulerShape, type SchedulerFactory, type StepBenchCase, type StepBenchResult } from '@vllm-ts/scheduler-conformance';
 import { Scheduler as SchedulerV1 } from '@vllm-ts/scheduler-v1';
 import { SchedulerV0 } from '../src/index.js';
 
 const variants: Record<string, SchedulerFactory> = {
   // V0's own defaults: prefill-first, no prefix caching.
-  'v0': (c) => new SchedulerV0({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize }),
-  'v0 +prefix cache': (c) =>
-    new SchedulerV0({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize, enablePrefixCaching: true }),
-  'v0 chunked': (c) =>
-    new SchedulerV0({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize, enableChunkedPrefill: true }),
+  'v0': (c) => new SchedulerV0(schedulerShape(c)),
+  'v0 +prefix cache': (c) => new SchedulerV0({ ...schedulerShape(c), enablePrefixCaching: true }),
+  'v0 chunked': (c) => new SchedulerV0({ ...schedulerShape(c), enableChunkedPrefill: true }),
   // The peer: V1 with its defaults (prefix caching on, murmur3_128).
-  'v1': (c) => new SchedulerV1({ maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize, hashSeed: c.hashSeed }),
+  'v1': (c) => new SchedulerV1({ ...schedulerShape(c), hashSeed: c.hashSeed }),
 };
 
 const cases: StepBenchCase[] = [

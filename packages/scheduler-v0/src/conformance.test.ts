@@ -1,4 +1,4 @@
-import { describeSchedulerConformance } from '@vllm-ts/scheduler-conformance';
+import { describeSchedulerConformance, schedulerShape } from '@vllm-ts/scheduler-conformance';
 import { SchedulerV0 } from './scheduler-v0.js';
 
 // The shared suite runs with a token budget (64) below maxModelLen (128), which V0 allows only with
@@ -10,11 +10,7 @@ describeSchedulerConformance(
   'v0 (chunked)',
   (c) =>
     new SchedulerV0({
-      maxModelLen: c.maxModelLen,
-      maxNumBatchedTokens: c.maxNumBatchedTokens,
-      maxNumSeqs: c.maxNumSeqs,
-      numGpuBlocks: c.numGpuBlocks,
-      blockSize: c.blockSize,
+      ...schedulerShape(c),
       enablePrefixCaching: c.enablePrefixCaching,
       enableChunkedPrefill: true,
       schedulingPolicy: c.policy,

@@ -16,6 +16,20 @@ export interface SchedulerFactoryConfig {
   readonly hashSeed: string;
 }
 
+/**
+ * The sizes of a {@link SchedulerFactoryConfig} under the option names the V0 and V1 schedulers
+ * share, to spread into either's options.
+ * @param c the suite's settings
+ * @returns model length, budgets, KV blocks and block size
+ * @example
+ * ```ts
+ * const create: SchedulerFactory = (c) => new Scheduler({ ...schedulerShape(c), policy: c.policy });
+ * ```
+ */
+export function schedulerShape(c: SchedulerFactoryConfig): Pick<SchedulerFactoryConfig, 'maxModelLen' | 'maxNumBatchedTokens' | 'maxNumSeqs' | 'numGpuBlocks' | 'blockSize'> {
+  return { maxModelLen: c.maxModelLen, maxNumBatchedTokens: c.maxNumBatchedTokens, maxNumSeqs: c.maxNumSeqs, numGpuBlocks: c.numGpuBlocks, blockSize: c.blockSize };
+}
+
 /** Builds a fresh scheduler for one test. */
 export type SchedulerFactory = (config: SchedulerFactoryConfig) => Scheduler;
 

@@ -1,4 +1,4 @@
-import type { SchedulerFactoryConfig } from '@vllm-ts/scheduler-conformance';
+import { schedulerShape, type SchedulerFactoryConfig } from '@vllm-ts/scheduler-conformance';
 import { Scheduler } from '../scheduler.js';
 import type { SchedulerOptions } from '../scheduler-config.js';
 
@@ -10,11 +10,7 @@ import type { SchedulerOptions } from '../scheduler-config.js';
  */
 export function conformanceScheduler(c: SchedulerFactoryConfig, extra: Partial<SchedulerOptions> = {}): Scheduler {
   return new Scheduler({
-    maxModelLen: c.maxModelLen,
-    maxNumBatchedTokens: c.maxNumBatchedTokens,
-    maxNumSeqs: c.maxNumSeqs,
-    numGpuBlocks: c.numGpuBlocks,
-    blockSize: c.blockSize,
+    ...schedulerShape(c),
     enablePrefixCaching: c.enablePrefixCaching,
     policy: c.policy,
     longPrefillTokenThreshold: c.longPrefillTokenThreshold,
