@@ -104,7 +104,24 @@ export class BlockHasher {
    * @throws InternalError when the algorithm is not `murmur3_128`
    */
   hashAfterDigest(p0: number, p1: number, p2: number, p3: number, tokenIds: ArrayLike<number>, start: number, end: number): BlockHash {
-    invariant(this.algorithm === 'murmur3_128', 'hashAfterDigest is for murmur3_128 chains');
+    this.digestAfter(p0, p1, p2, p3, tokenIds, start, end);
+    return digestString(this.digest);
+  }
+
+  /**
+   * {@link hashAfterDigest} without making the hash's string: the digest words land in
+   * {@link lastDigest} only (see {@link hashFromDigest} for the string, when it is needed).
+   * @param p0 the parent's digest word 0 (as int32 or uint32)
+   * @param p1 word 1
+   * @param p2 word 2
+   * @param p3 word 3
+   * @param tokenIds token ids (integers in [0, 2^32))
+   * @param start first token of the block
+   * @param end one past its last token
+   * @throws InternalError when the algorithm is not `murmur3_128`
+   */
+  digestAfter(p0: number, p1: number, p2: number, p3: number, tokenIds: ArrayLike<number>, start: number, end: number): void {
+    invariant(this.algorithm === 'murmur3_128', 'hashAfterDigest and digestAfter are for murmur3_128 chains');
     const count = end - start;
     const n = 5 + count;
     const words = this.ensureWords(n);
@@ -114,9 +131,7 @@ export class BlockHasher {
     words[3] = p3;
     words[4] = count;
     for (let i = 0; i < count; i++) words[5 + i] = tokenIds[start + i]!;
-    const d = this.digest;
-    murmur3x86_128(words, n, 0, d);
-    return digestString(d);
+    murmur3x86_128(words, n, 0, this.digest);
   }
 
   /** The digest words of the last `murmur3_128` hash computed (read right after the call). */
@@ -182,14 +197,18 @@ export function digestWord(hash: BlockHash, i: number): number {
 
 // The 128 bits as 8 UTF-16 code units (compact map keys).
 function digestString(d: Uint32Array): BlockHash {
-  return String.fromCharCode(
-    d[0]! & 0xffff,
-    d[0]! >>> 16,
-    d[1]! & 0xffff,
-    d[1]! >>> 16,
-    d[2]! & 0xffff,
-    d[2]! >>> 16,
-    d[3]! & 0xffff,
-    d[3]! >>> 16,
-  ) as BlockHash;
+  return hashFromDigest(d[0]!, d[1]!, d[2]!, d[3]!);
+}
+
+/**
+ * The `murmur3_128` block hash whose digest words are `w0..w3` (the inverse of {@link digestWord}):
+ * lets a caller keep a chain's digests as numbers and make a hash's string only when one is read.
+ * @param w0 digest word 0 (as int32 or uint32)
+ * @param w1 word 1
+ * @param w2 word 2
+ * @param w3 word 3
+ * @returns the block hash
+ */
+export function hashFromDigest(w0: number, w1: number, w2: number, w3: number): BlockHash {
+  return String.fromCharCode(w0 & 0xffff, w0 >>> 16, w1 & 0xffff, w1 >>> 16, w2 & 0xffff, w2 >>> 16, w3 & 0xffff, w3 >>> 16) as BlockHash;
 }

@@ -1,5 +1,5 @@
 // Public surface of @vllm-ts/prefix-cache.
-export { BlockHasher, digestWord, HASH_ALGORITHMS } from './block-hasher.js';
+export { BlockHasher, digestWord, HASH_ALGORITHMS, hashFromDigest } from './block-hasher.js';
 export type { BlockHasherOptions, HashAlgorithm, ExtraKey } from './block-hasher.js';
 export { RequestBlockHasher, firstBlockExtraKeys } from './request-block-hasher.js';
 export type { BlockHashKeys } from './request-block-hasher.js';

@@ -181,6 +181,31 @@ describe('KVCacheManager (V1), block size 4, 10 blocks', () => {
     expect(kv.numFreeBlocks).toBe(free - 1);
   });
 
+  it('keeps a long decode\'s block table exact, read mid-run or only at the end, and frees all of it', () => {
+    // 60 blocks one decode step at a time: the table's tail waits in the manager's pending column
+    // and joins the table in batches, which neither reader nor free may notice.
+    for (const readEvery of [7, 0]) {
+      const kv = new KVCacheManager({ numBlocks: 80, blockSize: 2, maxModelLen: 200 });
+      const a = new Req('a', range(0, 3), 2);
+      const table = [...admit(kv, a)!];
+      for (let t = 3; t < 120; t++) {
+        a.append(t);
+        const fresh = kv.allocateSlots(a, 1);
+        expect(fresh).not.toBeNull();
+        table.push(...fresh!.getBlockIds());
+        a.numComputedTokens++;
+        if (readEvery > 0 && t % readEvery === 0) expect(kv.getBlockIds(a.reqId)).toEqual(table);
+      }
+      expect(table).toHaveLength(60);
+      expect(new Set(table).size).toBe(60);
+      expect(kv.getBlockIds(a.reqId)).toEqual(table);
+      expect(kv.getNumCachedBlocks(a.reqId)).toBe(60); // every token known and computed
+      kv.free(a);
+      expect(kv.numFreeBlocks).toBe(79);
+      expect(kv.pool.freeBlockIds().slice(-60)).toEqual([...table].reverse()); // tail first
+    }
+  });
+
   it('caps slots at maxModelLen', () => {
     const kv = new KVCacheManager({ numBlocks: 10, blockSize: 4, maxModelLen: 10 });
     const a = new Req('a', range(0, 9));

@@ -63,7 +63,7 @@ class RequestBlocks {
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 // Blocks a slot may hold back from its table (see the slot columns).
-const PENDING = 4;
+const PENDING = 16;
 const EMPTY_HIT: ComputedBlocks = Object.freeze({ blocks: BlockList.EMPTY, numHitTokens: 0 });
 
 /**

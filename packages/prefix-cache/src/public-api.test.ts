@@ -12,6 +12,7 @@ it('exports exactly the documented surface', async () => {
       "RequestBlockHasher",
       "digestWord",
       "firstBlockExtraKeys",
+      "hashFromDigest",
     ]
   `);
 });

@@ -8,7 +8,7 @@ import {
   type SamplingParamsData,
 } from '@vllm-ts/core';
 import type { BlockHasher, KVCacheStateHolder } from '@vllm-ts/prefix-cache';
-import { digestWord, RequestBlockHasher } from '@vllm-ts/prefix-cache';
+import { digestWord, hashFromDigest, RequestBlockHasher } from '@vllm-ts/prefix-cache';
 import type { TokenTails } from './token-tails.js';
 
 const NO_EVENTS: readonly RequestEvent[] = Object.freeze([]);
@@ -26,14 +26,15 @@ const HISTORY_RESERVE = 4096;
  *
  * Invariants: `numComputedTokens <= numTokensWithSpec + numOutputPlaceholders`; `blockHashes` holds
  * the hash of every full block of `tokens` (known tokens only, never a placeholder position), and
- * `numBlockHashes` / `lastBlockHash` are its length and last entry;
+ * `numBlockHashes` / `lastBlockHash` are its length and last entry (under `murmur3_128` the hashes
+ * are kept as digest words, and their strings are made when read);
  * `numComputedTokens` is 0 while waiting; `numOutputPlaceholders` is 0 without async scheduling.
  * @internal
  */
 export class Request implements KVCacheRequest, KVCacheStateHolder {
-  // NOTE: fields are declared (so laid out) hottest first: the per-step loops read the first ~22
-  // (through numCachedTokens), which then share three or four cache lines.
-  status: RequestStatus = RequestStatus.WAITING;
+  // NOTE: fields are laid out in declaration order, 8 bytes each (Node's V8 does not compress
+  // pointers). The per-step loops read the first ones only: schedule()'s decode path the first 8,
+  // the update's decode path the first 19, so a request costs them two and three cache lines.
   numComputedTokens = 0;
   /** Prompt + output tokens. */
   numTokens: number;
@@ -41,15 +42,6 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
   numOutputPlaceholders = 0;
   /** Proposed drafts for the next step. */
   specTokenIds: readonly number[] = NO_TOKENS;
-  /** Tokens scheduled in the current step. */
-  stepTokens = 0;
-  /**
-   * Set at schedule time: the step computes part of the known (and in-flight) tokens only, so it
-   * samples nothing.
-   */
-  isPrefillChunk = true;
-  /** The KV manager's handle on this request's blocks (see `KVCacheStateHolder`). */
-  kvCacheState: unknown = null;
   /**
    * While running: a `KVCacheManager.decodeLimit` the scheduler read for it (-1: none yet). The
    * limit only grows while the request holds its blocks, so a stale one is safe (merely low); it is
@@ -57,21 +49,25 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
    */
   decodeLimit = -1;
   readonly reqId: RequestId;
-  /** The last appended token (kept apart: the stop check reads it every step). */
-  lastTokenId: number;
-  // The tail slot while running: this request's first index in the buffer (-1: none), the slot's
-  // size, numTokens % tailSize, and the buffer.
-  private tailBase = -1;
-  private tailSize = 1;
-  private tailOffset = 0;
-  // numTokens % blockSize (kept, not computed: a division per token is measurable at 1,024 requests).
-  private blockOffset: number;
-  private tails: TokenTails | null = null;
-  private readonly blockSize: number;
-  /** `numTokens` from which the stop checks apply: the prompt + `minTokens`. */
-  readonly minTokensEnd: number;
+  /** Tokens scheduled in the current step. */
+  stepTokens = 0;
+  /**
+   * Set at schedule time: the step computes part of the known (and in-flight) tokens only, so it
+   * samples nothing.
+   */
+  isPrefillChunk = true;
+  status: RequestStatus = RequestStatus.WAITING;
   /** `numTokens` that ends the request as length-capped: the prompt + `maxTokens` (<= maxModelLen). */
   readonly maxTokensEnd: number;
+  // numTokens % blockSize (kept, not computed: a division per token is measurable at 1,024 requests).
+  private blockOffset: number;
+  // While running: where the next token goes in `tails.buf` (-1: no tail slot).
+  private tailPos = -1;
+  private tails: TokenTails | null = null;
+  /** The last appended token (kept apart: the stop check reads it every step). */
+  lastTokenId: number;
+  /** `numTokens` from which the stop checks apply: the prompt + `minTokens`. */
+  readonly minTokensEnd: number;
   /** From the sampling params (copied: read for every token). */
   readonly eosTokenId: number | null;
   /** The sampling params' stop token ids, or null when there are none. */
@@ -79,34 +75,38 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
   private events: RequestEvent[] | null = null;
   /** Prompt tokens served from the prefix cache at first admission; -1 before it. */
   numCachedTokens = -1;
-  // The last block hash's digest words (murmur3_128 chains), kept beside the fields a token append
-  // touches anyway: hashing the next block then reads neither the parent string nor the history.
+  /** The KV manager's handle on this request's blocks (see `KVCacheStateHolder`). */
+  kvCacheState: unknown = null;
+  /** `blockHashes.length`, kept beside the fields a token append touches (see `BlockHashTail`). */
+  numBlockHashes = 0;
+  // The last block hash's digest words (murmur3_128 chains), read when a block fills: hashing the
+  // next block then reads neither the parent string nor the history.
   private d0 = 0;
   private d1 = 0;
   private d2 = 0;
   private d3 = 0;
-  /** `blockHashes.length`, kept beside the fields a token append touches (see `BlockHashTail`). */
-  numBlockHashes = 0;
-  // Hashes of blocks filled in the tail, not yet appended to `hashList` (ph0 is the oldest): the
-  // array and its elements are touched once per flush instead of once per filled block.
-  private numPendingHashes = 0;
-  private ph0: BlockHash | null = null;
-  private ph1: BlockHash | null = null;
-  private ph2: BlockHash | null = null;
-  private ph3: BlockHash | null = null;
+  // The tail slot's first index in `tails.buf` while running (-1: none); its positions hold
+  // tokens [numTokens - numTokens % slotSize, ...) of the current window.
+  private tailBase = -1;
+  /** Tokens of `tokens` that are current (the others wait in the tail slot). */
+  numFlushed: number;
+  // `hashList.length`. The blocks after it (filled by decodes, murmur3_128) are hashed as digest
+  // words only: their strings are made when read (`lastBlockHash` on the spot, `blockHashes` again
+  // from the tokens). Storing a fresh string into this old object or its list costs a write-barrier
+  // call, and touching the list a cache miss; the scheduler reads a running request's hashes only
+  // to cache its blocks, one `lastBlockHash` per block.
+  private numListedHashes = 0;
   // The shared hasher when it chains on digest words (murmur3_128), else null.
   private readonly wordHasher: BlockHasher | null;
   readonly numPromptTokens: number;
   readonly minTokens: number;
   readonly maxTokens: number;
-  /** Tokens of `tokens` that are current (the others wait in the tail slot). */
-  numFlushed: number;
   /**
    * Prompt then outputs (no drafts): `tokens[0..numFlushed)` here, the rest (at most a tail slot's
    * window) in the running set's {@link TokenTails} while the request runs; spare capacity after.
    */
   tokens: Int32Array;
-  // `blockHashes` less the pending ones: read it through the `blockHashes` accessor.
+  // The first `numListedHashes` of `blockHashes`: read it through the `blockHashes` accessor.
   private readonly hashList: BlockHash[] = [];
   stopReason: number | null = null;
   readonly promptTokenIds: readonly number[];
@@ -142,7 +142,6 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.priority = req.priority ?? 0;
     this.seq = seq;
     this.skipReadingPrefixCache = req.samplingParams.promptLogprobs !== null;
-    this.blockSize = blockSize;
     this.hasher = new RequestBlockHasher(hasher, blockSize, { cacheSalt: req.cacheSalt ?? null, loraName: req.loraName ?? null });
     this.wordHasher = hasher.algorithm === 'murmur3_128' ? hasher : null;
     this.extendHashes(len);
@@ -150,27 +149,25 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
 
   /** The hash of every full block of the known tokens, in order. */
   get blockHashes(): readonly BlockHash[] {
-    if (this.numPendingHashes > 0) this.flushHashes();
-    return this.hashList;
+    const list = this.hashList;
+    if (this.numListedHashes < this.numBlockHashes) {
+      this.flushTail();
+      this.hasher.extend(this.tokens, list, this.numBlockHashes * this.hasher.blockSize);
+      this.numListedHashes = list.length;
+    }
+    return list;
   }
 
   /**
-   * The last of `blockHashes` (null before the first full block). Read from where it is kept, not
-   * stored apart: a fresh hash stored into this (old) object costs a write-barrier call.
+   * The last of `blockHashes` (null before the first full block). Under murmur3_128 a decode's hash
+   * is made from its kept digest words, not stored (see `digests`): the KV manager reads it once,
+   * to cache the block.
    */
   get lastBlockHash(): BlockHash | null {
-    switch (this.numPendingHashes) {
-      case 0:
-        return this.hashList.length === 0 ? null : this.hashList[this.hashList.length - 1]!;
-      case 1:
-        return this.ph0;
-      case 2:
-        return this.ph1;
-      case 3:
-        return this.ph2;
-      default:
-        return this.ph3;
-    }
+    const n = this.numBlockHashes;
+    if (n === 0) return null;
+    if (this.numListedHashes === n) return this.hashList[n - 1]!;
+    return hashFromDigest(this.d0, this.d1, this.d2, this.d3);
   }
 
   /** Output tokens so far. */
@@ -186,74 +183,62 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
   /** Appends one output token, hashing the block it completes. */
   appendOutputToken(tokenId: number): void {
     const n = this.numTokens;
-    const k = this.blockOffset;
-    this.blockOffset = k + 1 === this.blockSize ? 0 : k + 1;
+    const k = this.blockOffset + 1;
     this.numTokens = n + 1;
     this.lastTokenId = tokenId;
-    if (this.tailBase >= 0) {
-      const buf = this.tails!.buf;
-      const w = this.tailOffset;
-      buf[this.tailBase + w] = tokenId;
-      this.tailOffset = w + 1 === this.tailSize ? 0 : w + 1;
-      if (k !== this.blockSize - 1) return;
+    const pos = this.tailPos;
+    if (pos >= 0) {
+      const tails = this.tails!;
+      const buf = tails.buf;
+      buf[pos] = tokenId;
+      const bs = tails.blockSize;
+      if (k !== bs) {
+        this.blockOffset = k;
+        this.tailPos = pos + 1;
+        return;
+      }
       // The block is full. When the tail holds all of it and its parent's hash is known, hash it
       // from the tail, chained on the kept digest; the history is written once per window.
+      this.blockOffset = 0;
+      const base = this.tailBase;
+      const wraps = pos + 1 === base + tails.slotSize;
+      this.tailPos = wraps ? base : pos + 1;
       const i = this.numBlockHashes;
       const hasher = this.wordHasher;
-      if (hasher !== null && i > 0 && (i + 1) * this.blockSize === n + 1 && this.numFlushed <= i * this.blockSize) {
-        const end = this.tailBase + w + 1;
-        this.pushPendingHash(hasher.hashAfterDigest(this.d0, this.d1, this.d2, this.d3, buf, end - this.blockSize, end));
+      if (hasher !== null && i > 0 && (i + 1) * bs === n + 1 && this.numFlushed <= i * bs) {
+        hasher.digestAfter(this.d0, this.d1, this.d2, this.d3, buf, pos + 1 - bs, pos + 1);
         const d = hasher.lastDigest;
         this.d0 = d[0]! | 0;
         this.d1 = d[1]! | 0;
         this.d2 = d[2]! | 0;
         this.d3 = d[3]! | 0;
-        if (w + 1 === this.tailSize) this.flushTail();
+        this.numBlockHashes = i + 1;
+        if (wraps) this.flushTail();
         return;
       }
       this.flushTail();
     } else {
+      const bs = this.hasher.blockSize;
+      this.blockOffset = k === bs ? 0 : k;
       this.ensureCapacity(n + 1);
       this.tokens[n] = tokenId;
       this.numFlushed = n + 1;
-      if (k !== this.blockSize - 1) return;
+      if (k !== bs) return;
     }
     this.extendHashes(n + 1);
   }
 
   // Hashes the full blocks of tokens[0..length) not hashed yet (from the history; the string path).
   private extendHashes(length: number): void {
-    if (this.numPendingHashes > 0) this.flushHashes();
-    const list = this.hashList;
+    const list = this.blockHashes as BlockHash[];
     if (this.hasher.extend(this.tokens, list, length) === 0) return;
-    const h = list[list.length - 1]!;
-    this.numBlockHashes = list.length;
+    this.numBlockHashes = this.numListedHashes = list.length;
     if (this.wordHasher === null) return;
+    const h = list[list.length - 1]!;
     this.d0 = digestWord(h, 0);
     this.d1 = digestWord(h, 1);
     this.d2 = digestWord(h, 2);
     this.d3 = digestWord(h, 3);
-  }
-
-  private pushPendingHash(h: BlockHash): void {
-    if (this.numPendingHashes === 4) this.flushHashes();
-    const k = this.numPendingHashes++;
-    if (k === 0) this.ph0 = h;
-    else if (k === 1) this.ph1 = h;
-    else if (k === 2) this.ph2 = h;
-    else this.ph3 = h;
-    this.numBlockHashes++;
-  }
-
-  private flushHashes(): void {
-    const list = this.hashList;
-    const k = this.numPendingHashes;
-    list.push(this.ph0!);
-    if (k > 1) list.push(this.ph1!);
-    if (k > 2) list.push(this.ph2!);
-    if (k > 3) list.push(this.ph3!);
-    this.ph0 = this.ph1 = this.ph2 = this.ph3 = null;
-    this.numPendingHashes = 0;
   }
 
   /**
@@ -268,8 +253,7 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.ensureCapacity(Math.min(this.maxTokensEnd, this.numTokens + HISTORY_RESERVE));
     this.tails = tails;
     this.tailBase = tails.acquire();
-    this.tailSize = tails.slotSize;
-    this.tailOffset = this.numTokens % tails.slotSize;
+    this.tailPos = this.tailBase + (this.numTokens % tails.slotSize);
   }
 
   /** Moves the tail's tokens into the history and gives the slot back (on leaving the running set). */
@@ -280,6 +264,7 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.tails!.release(this.tailBase);
     this.tails = null;
     this.tailBase = -1;
+    this.tailPos = -1;
   }
 
   /** Prompt + output tokens, as a fresh array. */
@@ -296,12 +281,11 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.ensureCapacity(n);
     const buf = this.tails!.buf;
     const tokens = this.tokens;
-    const at = this.tailBase + (from % this.tailSize) - from;
+    const at = this.tailBase + (from % this.tails!.slotSize) - from;
     // A whole window is one memcpy; a few tokens (a detach mid-block) are copied one by one.
     if (n - from >= 16) tokens.set(buf.subarray(at + from, at + n), from);
     else for (let p = from; p < n; p++) tokens[p] = buf[at + p]!;
     this.numFlushed = n;
-    if (this.numPendingHashes > 0) this.flushHashes();
   }
 
   private ensureCapacity(n: number): void {

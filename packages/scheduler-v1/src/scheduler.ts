@@ -20,7 +20,7 @@ import { before, FcfsRequestQueue, PriorityRequestQueue, type RequestQueue } fro
 import { resolveSchedulerConfig, type ResolvedSchedulerConfig, type SchedulerOptions } from './scheduler-config.js';
 import { refuseAsyncDrafts, validateRequest } from './scheduler-io.js';
 import { SpecDecodingCounters } from './spec-decoding-counters.js';
-import { StepBuilder } from './step-builder.js';
+import { StepBuilder, type DecodeSlots } from './step-builder.js';
 import { TokenTails } from './token-tails.js';
 import { applyRunnerOutput, type UpdateContext } from './update-step.js';
 import { InFlightSteps } from './in-flight-steps.js';
@@ -77,8 +77,8 @@ export class Scheduler implements SchedulerContract {
   private readonly inFlight = new InFlightSteps(MAX_IN_FLIGHT);
   private readonly updateContext: UpdateContext;
   private readonly tails: TokenTails;
-  // The KV manager's decode limit when it has one (the running pass's fast path).
-  private readonly decodeLimit: ((request: Request) => number) | null;
+  // The KV manager when it has a decode limit (the running pass's fast path), else null.
+  private readonly decodeSlots: DecodeSlots | null;
   // The `samples` array of the last step applied (internal to the scheduler): the next step reuses it.
   private spareSamples: Uint8Array | null = null;
 
@@ -98,7 +98,7 @@ export class Scheduler implements SchedulerContract {
         enablePrefixCaching: c.enablePrefixCaching,
       });
     const kv = this.kvCacheManager;
-    this.decodeLimit = kv instanceof PrefixCachingKVCacheManager ? (request) => kv.decodeLimit(request) : null;
+    this.decodeSlots = kv instanceof PrefixCachingKVCacheManager ? kv : null;
     this.hasher = new BlockHasher({ algorithm: c.prefixCachingHashAlgo, hashSeed: c.hashSeed });
     this.clock = options.clock ?? (() => performance.now() / 1000);
     this.tails = new TokenTails(c.blockSize, Math.min(c.maxNumSeqs, 1024));
@@ -143,11 +143,11 @@ export class Scheduler implements SchedulerContract {
     const lookahead = c.numLookaheadTokens > 0 ? { numLookaheadTokens: c.numLookaheadTokens } : undefined;
 
     // 1. Running requests, in admission order; runs of plain decode steps go through the fast path.
-    const limitOf = this.decodeLimit;
+    const decodeSlots = this.decodeSlots;
     let i = 0;
     while (i < this.running.length && step.budget > 0) {
-      if (limitOf !== null && lookahead === undefined) {
-        i = step.addDecodes(this.running, i, c.maxModelLen, limitOf);
+      if (decodeSlots !== null && lookahead === undefined) {
+        i = step.addDecodes(this.running, i, c.maxModelLen, decodeSlots);
         if (i >= this.running.length || step.budget <= 0) break;
       }
       const req = this.running[i]!;

@@ -16,6 +16,16 @@ import { preallocated } from './preallocated.js';
 import { newRequestData } from './scheduler-io.js';
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
+
+/**
+ * What {@link StepBuilder.addDecodes} needs from the KV cache: the prefix-caching manager's decode
+ * limit beside the contract's `allocateSlots`.
+ * @internal
+ */
+export interface DecodeSlots {
+  decodeLimit(request: Request): number;
+  allocateSlots(request: Request, numNewTokens: number): KVCacheBlocks | null;
+}
 const NO_TOKENS: readonly number[] = Object.freeze([]);
 
 /**
@@ -71,14 +81,15 @@ export class StepBuilder {
 
   /**
    * Adds `running[i], running[i + 1], ...` while each is a plain decode step: one token to compute
-   * (its last one, or the one after its in-flight placeholders), no drafts, within `maxModelLen`,
-   * and within its KV cache's decode limit (no new block, no block to cache: `limitOf` reads it
-   * when the one kept on the request falls short); the same entries as {@link addRunning} with no
-   * new blocks. Stops at the first request that is not, or when the budget or the reserved room
-   * runs out.
+   * (its last one, or the one after its in-flight placeholders), no drafts, within `maxModelLen`;
+   * the same entries as {@link addRunning}. Past the KV cache's decode limit (kept on the request,
+   * read again from `kv` when it falls short) the step needs a block cached or a new block, and
+   * `kv.allocateSlots(req, 1)` (what the general path would call) runs here. Stops at the first
+   * request that is not plain, whose allocation fails (nothing changed: the general path preempts),
+   * or when the budget or the reserved room runs out.
    * @returns the index of the first request not added
    */
-  addDecodes(running: readonly Request[], i: number, maxModelLen: number, limitOf: (request: Request) => number): number {
+  addDecodes(running: readonly Request[], i: number, maxModelLen: number, kv: DecodeSlots): number {
     const batch = this.batch;
     const samples = this.samples;
     const numComputed = this.numComputed;
@@ -99,8 +110,15 @@ export class StepBuilder {
       if (numTokens + placeholders - computed !== 1 || computed + 2 > maxModelLen || req.specTokenIds.length !== 0) break;
       if (placeholders > 0 && numTokens + placeholders >= req.maxTokensEnd) break;
       if (computed + 1 > req.decodeLimit) {
-        req.decodeLimit = limitOf(req);
-        if (computed + 1 > req.decodeLimit) break;
+        req.decodeLimit = kv.decodeLimit(req);
+        if (computed + 1 > req.decodeLimit) {
+          const blocks = kv.allocateSlots(req, 1);
+          if (blocks === null) break;
+          if (blocks.length > 0) {
+            this.blockEntries.push(c);
+            this.blockIds.push(blocks.getBlockIds());
+          }
+        }
       }
       numComputed[c++] = computed;
       batch[k] = req;
