@@ -68,8 +68,11 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
   lastTokenId: number;
   /** `numTokens` from which the stop checks apply: the prompt + `minTokens`. */
   readonly minTokensEnd: number;
-  /** From the sampling params (copied: read for every token). */
-  readonly eosTokenId: number | null;
+  /**
+   * The EOS token that stops it, or -1 for none (`ignoreEos`, or a model without one): a number
+   * either way, so the stop check compares two small integers instead of calling a generic `===`.
+   */
+  readonly eosTokenId: number;
   /** The sampling params' stop token ids, or null when there are none. */
   readonly stopTokenIds: readonly number[] | null;
   private events: RequestEvent[] | null = null;
@@ -132,7 +135,7 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
     this.blockOffset = len % blockSize;
     this.lastTokenId = req.promptTokenIds[len - 1]!;
     this.samplingParams = req.samplingParams;
-    this.eosTokenId = req.samplingParams.ignoreEos ? null : req.eosTokenId;
+    this.eosTokenId = req.samplingParams.ignoreEos || req.eosTokenId === null ? -1 : req.eosTokenId;
     this.minTokens = req.samplingParams.minTokens;
     this.stopTokenIds = req.samplingParams.stopTokenIds.length > 0 ? req.samplingParams.stopTokenIds : null;
     this.maxTokens = maxTokens;
