@@ -292,3 +292,17 @@ describe('V1 Scheduler: misuse', () => {
     );
   });
 });
+
+describe('V1 Scheduler: the step output object', () => {
+  it('has scheduledCachedReqs as an own enumerable property: spreads and clones carry it; reads return one array', () => {
+    const { s, step } = harness();
+    s.addRequest(request('a', [1, 2, 3], { maxTokens: 5 }));
+    step();
+    const { out } = step();
+    const want = [{ reqId: 'a', resumed: false, newBlockIds: [], numComputedTokens: 3, allTokenIds: null }];
+    expect(Object.keys(out)).toContain('scheduledCachedReqs');
+    expect({ ...out }.scheduledCachedReqs).toEqual(want);
+    expect(structuredClone({ ...out, numScheduledTokens: new Map(out.numScheduledTokens) }).scheduledCachedReqs).toEqual(want);
+    expect(out.scheduledCachedReqs).toBe(out.scheduledCachedReqs);
+  });
+});

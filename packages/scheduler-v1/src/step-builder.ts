@@ -17,6 +17,26 @@ import { newRequestData } from './scheduler-io.js';
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
 
+// `scheduledCachedReqs` of the steps' outputs, made from their columns on first read.
+const materialized = new WeakMap<CachedRequestColumns, readonly CachedRequestData[]>();
+
+// An own, enumerable accessor, so spreads, `toEqual` and `structuredClone` see the array. One shared
+// getter rather than a closure per step: V8 then reuses the object's map transition (an accessor in
+// an object literal, or a fresh getter per object, costs a runtime call and a new map every step).
+const SCHEDULED_CACHED_REQS: PropertyDescriptor = Object.freeze({
+  enumerable: true,
+  configurable: true,
+  get(this: SchedulerOutput): readonly CachedRequestData[] {
+    const columns = this.cachedReqColumns!;
+    let reqs = materialized.get(columns);
+    if (reqs === undefined) {
+      reqs = cachedRequestDataFromColumns(columns);
+      materialized.set(columns, reqs);
+    }
+    return reqs;
+  },
+});
+
 /**
  * What {@link StepBuilder.addDecodes} needs from the KV cache: the prefix-caching manager's decode
  * limit beside the contract's `allocateSlots`.
@@ -200,13 +220,8 @@ export class StepBuilder {
       resumedEntries: this.resumedEntries,
       resumedTokenIds: this.resumedTokenIds,
     };
-    let cachedReqs: CachedRequestData[] | null = null;
-    return {
+    const out: Omit<SchedulerOutput, 'scheduledCachedReqs'> = {
       scheduledNewReqs: this.scheduledNew,
-      // An own, enumerable accessor: spreads, `toEqual` and `structuredClone` see the array.
-      get scheduledCachedReqs(): readonly CachedRequestData[] {
-        return (cachedReqs ??= cachedRequestDataFromColumns(columns));
-      },
       cachedReqColumns: columns,
       numScheduledTokens: this.numScheduled,
       totalNumScheduledTokens: maxNumBatchedTokens - this.budget,
@@ -215,6 +230,7 @@ export class StepBuilder {
       preemptedReqIds: this.preempted,
       kvCacheOps: emptyKVCacheOps(),
     };
+    return Object.defineProperty(out, 'scheduledCachedReqs', SCHEDULED_CACHED_REQS) as SchedulerOutput;
   }
 
   private addCached(numComputedTokens: number, newBlockIds: readonly BlockId[]): void {
