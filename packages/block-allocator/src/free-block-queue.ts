@@ -86,10 +86,14 @@ export class FreeBlockQueue {
     if (n > this.count) {
       throw new BlockError('free_queue_empty', `[block-allocator] popFrontN(${n}) with only ${this.count} blocks queued`);
     }
+    // Appending (the usual call) pushes: a store past the end of an empty array by a computed index
+    // is a generic keyed store in optimized code (it converts the index to a string).
+    const append = offset === out.length;
     for (let i = 0; i < n; i++) {
       const head = this.next[this.capacity]!;
       this.unlink(head);
-      out[offset + i] = head as BlockId;
+      if (append) out.push(head as BlockId);
+      else out[offset + i] = head as BlockId;
     }
   }
 
