@@ -163,7 +163,7 @@ export class Request implements KVCacheRequest, KVCacheStateHolder {
 
   /**
    * The last of `blockHashes` (null before the first full block). Under murmur3_128 a decode's hash
-   * is made from its kept digest words, not stored (see `digests`): the KV manager reads it once,
+   * is made from its kept digest words, not stored (see `numListedHashes`): the KV manager reads it once,
    * to cache the block.
    */
   get lastBlockHash(): BlockHash | null {
