@@ -23,8 +23,8 @@ export class TokenTails {
   /**
    * @param blockSize tokens per block
    * @param initialSlots slots to reserve (the running set's expected size)
-   * @param blocksPerSlot blocks per window (default 16: a copy into the history every 16 blocks,
-   *   256 tokens at block size 16, and 1 MiB of slots for 1,024 running requests)
+   * @param blocksPerSlot blocks per window (default 16: a copy into the history every 16 blocks;
+   *   the scheduler asks for 256 tokens' worth, 1 KiB a running request)
    */
   constructor(blockSize: number, initialSlots: number, blocksPerSlot = 16) {
     this.blockSize = blockSize;
