@@ -16,6 +16,7 @@ import { preallocated } from './preallocated.js';
 import { newRequestData } from './scheduler-io.js';
 
 const NO_BLOCKS: readonly BlockId[] = Object.freeze([]);
+const NO_TOKENS: readonly number[] = Object.freeze([]);
 
 // `scheduledCachedReqs` of the steps' outputs, made from their columns on first read.
 const materialized = new WeakMap<CachedRequestColumns, readonly CachedRequestData[]>();
@@ -46,7 +47,6 @@ export interface DecodeSlots {
   decodeLimit(request: Request): number;
   allocateSlots(request: Request, numNewTokens: number): KVCacheBlocks | null;
 }
-const NO_TOKENS: readonly number[] = Object.freeze([]);
 
 /**
  * One `schedule()` call's output under construction. Every scheduled request is added once, with
