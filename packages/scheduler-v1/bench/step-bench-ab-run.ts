@@ -40,24 +40,24 @@ export interface StepAbOptions {
 export function runStepAB(a: AbSide, b: AbSide, options: StepAbOptions): void {
   const { n, rounds, before, resultsDir } = options;
   const block = 100;
+  const bs = 16, promptLen = 128, total = block * rounds + 1000;
   // Both versions are built step by step side by side (a request to one, then the same to the
   // other; warm-up steps alternated): built one after the other, the first one's objects sat
   // better in the heap, and an A/A run read 5-15% in favour of whichever was built first.
   function create(M: AbSide) {
-    const bs = 16, total = block * rounds + 1000;
     const c = { maxModelLen: promptLen + bs + total + 8, maxNumBatchedTokens: 8192, maxNumSeqs: n, blockSize: bs, policy: 'fcfs' as const, hashSeed: 'bench', numGpuBlocks: n * Math.ceil((promptLen + bs + total + 1) / bs) + 16 };
     const s = new M.v1.Scheduler(c);
     const runner = new M.conf.ScriptedRunner({ numBlocks: c.numGpuBlocks, blockSize: bs, script: (_: unknown, k: number) => 1000 + (k % 1000), verifyKv: false });
     const step = () => { const o = s.schedule(); s.updateFromOutput(o, runner.execute(o)); };
     const decoding = () => [...Array(n).keys()].every((i) => runner.isDecoding(requestId(`d${i}`)));
-    return { M, s, runner, step, decoding, rand: M.conf.seededRandom(42), sched: [] as number[], upd: [] as number[], both: [] as number[] };
+    return { M, s, runner, step, decoding, sched: [] as number[], upd: [] as number[], both: [] as number[] };
   }
-  const promptLen = 128;
   const sa = create(a), sb = create(b);
-  const system = Array.from({ length: 64 }, () => Math.floor(sa.rand() * 30000));
+  const rand = a.conf.seededRandom(42);
+  const system = Array.from({ length: 64 }, () => Math.floor(rand() * 30000));
   for (let i = 0; i < n; i++) {
-    const len = promptLen + (i % 16);
-    const prompt = [...system, ...Array.from({ length: len - 64 }, () => Math.floor(sa.rand() * 30000))];
+    const len = promptLen + (i % bs);
+    const prompt = [...system, ...Array.from({ length: len - 64 }, () => Math.floor(rand() * 30000))];
     for (const x of [sa, sb]) x.s.addRequest(x.M.conf.request(`d${i}`, prompt, { maxTokens: 1e6, ignoreEos: true }));
   }
   for (let k = 0; k < 400 && !(sa.decoding() && sb.decoding()); k++) { sa.step(); sb.step(); }
