@@ -18,13 +18,17 @@ export interface ScriptedRunnerOptions {
 }
 
 interface RunnerRequest {
-  tokens: number[];
+  /** Prompt then outputs: `tokens[0 .. numTokens)` (typed storage, off the collected heap). */
+  tokens: Int32Array;
+  numTokens: number;
   numPrompt: number;
   numComputed: number;
   blocks: BlockId[];
   preempted: boolean;
   /** Sampled a token in its last step (so its next step is a decode). */
   sampled: boolean;
+  /** The last step (the runner's count) that listed it in its new or cached requests. */
+  seenStep: number;
 }
 
 /**
@@ -47,6 +51,8 @@ export class ScriptedRunner {
   private readonly slotPos: Int32Array;
   private readonly cpu = new Map<number, { token: Int32Array; pos: Int32Array }>();
   private readonly opts: ScriptedRunnerOptions;
+  // Steps executed; marks the requests a step lists (see RunnerRequest.seenStep).
+  private step = 0;
 
   /** @param options pool geometry and the token script */
   constructor(options: ScriptedRunnerOptions) {
@@ -83,18 +89,24 @@ export class ScriptedRunner {
       if (r !== undefined) r.preempted = true;
     }
     this.applyKvOps(out);
-    const seen = new Set<RequestId>();
+    // Per-request work allocates nothing in the usual decode case: the runner's garbage would
+    // otherwise set the pace of the garbage collector in the scheduler benchmarks.
+    const stepNo = ++this.step;
     for (const nr of out.scheduledNewReqs) {
-      seen.add(nr.reqId);
       const parent = nr.forkedFrom === null ? undefined : this.reqs.get(nr.forkedFrom);
-      const tokens = [...nr.promptTokenIds, ...nr.outputTokenIds];
+      const known = nr.promptTokenIds.length + nr.outputTokenIds.length;
+      const tokens = new Int32Array(Math.max(2 * known, 64));
+      tokens.set(nr.promptTokenIds);
+      tokens.set(nr.outputTokenIds, nr.promptTokenIds.length);
       this.reqs.set(nr.reqId, {
         tokens,
+        numTokens: known,
         numPrompt: nr.promptTokenIds.length,
         numComputed: parent?.numComputed ?? nr.numComputedTokens,
         blocks: [...nr.blockIds],
         preempted: false,
         sampled: false,
+        seenStep: stepNo,
       });
     }
     // The diffs as columns (V1 provides them; V0's array is read through the same helper). In
@@ -109,12 +121,12 @@ export class ScriptedRunner {
       const resumed = nextResumed < cached.resumedEntries.length && cached.resumedEntries[nextResumed] === i;
       const allTokenIds = resumed ? cached.resumedTokenIds[nextResumed++]! : null;
       const numComputedTokens = cached.numComputedTokens[i]!;
-      seen.add(reqId);
       const r = this.reqs.get(reqId);
       if (r === undefined) violation(`cached request ${reqId} is unknown to the runner`);
+      r.seenStep = stepNo;
       if (resumed) {
         if (allTokenIds !== null) {
-          if (allTokenIds.join() !== r.tokens.join()) violation(`resumed ${reqId} has tokens that differ from the runner's`);
+          if (allTokenIds.join() !== r.tokens.subarray(0, r.numTokens).join()) violation(`resumed ${reqId} has tokens that differ from the runner's`);
         }
         r.blocks = [...newBlockIds];
         r.preempted = false;
@@ -130,46 +142,53 @@ export class ScriptedRunner {
     }
     if (nextBlocks !== cached.blockEntries.length || nextResumed !== cached.resumedEntries.length) violation('cachedReqColumns lists entries out of order or past its length');
     let total = 0;
-    for (const [id, n] of out.numScheduledTokens) {
+    out.numScheduledTokens.forEach((n, id) => {
       total += n;
-      if (!seen.has(id)) violation(`${id} is scheduled but in neither scheduledNewReqs nor scheduledCachedReqs`);
-      const r = this.reqs.get(id)!;
-      const drafts = out.scheduledSpecDecodeTokens.get(id) ?? [];
+      const r = this.reqs.get(id);
+      if (r === undefined || r.seenStep !== stepNo) violation(`${id} is scheduled but in neither scheduledNewReqs nor scheduledCachedReqs`);
+      const drafts = out.scheduledSpecDecodeTokens.get(id) ?? NO_TOKENS;
       const end = r.numComputed + n;
-      if (end > r.tokens.length + drafts.length) violation(`${id}: ${n} tokens scheduled from ${r.numComputed}, past ${r.tokens.length} tokens + ${drafts.length} drafts`);
-      if (drafts.length > 0 && end !== r.tokens.length + drafts.length) violation(`${id}: drafts scheduled but the step does not end after them`);
+      if (end > r.numTokens + drafts.length) violation(`${id}: ${n} tokens scheduled from ${r.numComputed}, past ${r.numTokens} tokens + ${drafts.length} drafts`);
+      if (drafts.length > 0 && end !== r.numTokens + drafts.length) violation(`${id}: drafts scheduled but the step does not end after them`);
       if (r.blocks.length * bs < end) violation(`${id}: ${r.blocks.length} blocks cannot hold ${end} tokens`);
       if (r.blocks.includes(0 as BlockId)) violation(`${id}: the null block is in its table`);
       for (let p = r.numComputed; p < end; p++) {
         const slot = r.blocks[Math.floor(p / bs)]! * bs + (p % bs);
-        this.slotToken[slot] = p < r.tokens.length ? r.tokens[p]! : drafts[p - r.tokens.length]!;
+        this.slotToken[slot] = p < r.numTokens ? r.tokens[p]! : drafts[p - r.numTokens]!;
         this.slotPos[slot] = p;
       }
-    }
+    });
     if (total !== out.totalNumScheduledTokens) violation(`totalNumScheduledTokens is ${out.totalNumScheduledTokens}, the entries sum to ${total}`);
 
     // Rows in batch order, an empty one for a chunk that samples nothing (as real runners do).
     const sampled = new SampledTokenIds(out.numScheduledTokens.size);
-    for (const [id, n] of out.numScheduledTokens) {
+    out.numScheduledTokens.forEach((n, id) => {
       const r = this.reqs.get(id)!;
-      const drafts = out.scheduledSpecDecodeTokens.get(id) ?? [];
+      const drafts = out.scheduledSpecDecodeTokens.get(id) ?? NO_TOKENS;
       const end = r.numComputed + n;
       if (this.opts.verifyKv !== false) this.verify(id, r, drafts, end);
-      r.sampled = end - drafts.length >= r.tokens.length;
+      r.sampled = end - drafts.length >= r.numTokens;
       if (!r.sampled) {
         r.numComputed = end;
         sampled.append(id, NO_TOKENS);
-        continue;
+        return;
       }
-      const outIndex = r.tokens.length - r.numPrompt;
+      const outIndex = r.numTokens - r.numPrompt;
+      if (drafts.length === 0) {
+        const t = this.opts.script(id, outIndex);
+        r.numComputed = end;
+        pushToken(r, t);
+        sampled.appendOne(id, t);
+        return;
+      }
       let accepted = 0;
       while (accepted < drafts.length && drafts[accepted] === this.opts.script(id, outIndex + accepted)) accepted++;
       const gen = drafts.slice(0, accepted);
       gen.push(this.opts.script(id, outIndex + accepted));
       r.numComputed = end - (drafts.length - accepted);
-      for (const t of gen) r.tokens.push(t);
+      for (const t of gen) pushToken(r, t);
       sampled.append(id, gen);
-    }
+    });
     return { sampledTokenIds: sampled, logprobs: new Map(), promptLogprobs: new Map() };
   }
 
@@ -177,7 +196,7 @@ export class ScriptedRunner {
     const bs = this.opts.blockSize;
     for (let p = 0; p < end; p++) {
       const slot = r.blocks[Math.floor(p / bs)]! * bs + (p % bs);
-      const want = p < r.tokens.length ? r.tokens[p]! : drafts[p - r.tokens.length]!;
+      const want = p < r.numTokens ? r.tokens[p]! : drafts[p - r.numTokens]!;
       if (this.slotToken[slot] !== want || this.slotPos[slot] !== p) {
         violation(`${id}: KV at position ${p} (block ${r.blocks[Math.floor(p / bs)]}) holds token ${this.slotToken[slot]}@${this.slotPos[slot]}, expected ${want}@${p}`);
       }
@@ -218,6 +237,15 @@ function checkCachedViews(out: SchedulerOutput, cached: CachedRequestColumns): v
       violation(`scheduledCachedReqs[${i}] (${o.reqId}) disagrees with cachedReqColumns`);
     }
   }
+}
+
+function pushToken(r: RunnerRequest, token: number): void {
+  if (r.numTokens === r.tokens.length) {
+    const grown = new Int32Array(2 * r.tokens.length);
+    grown.set(r.tokens);
+    r.tokens = grown;
+  }
+  r.tokens[r.numTokens++] = token;
 }
 
 function violation(message: string): never {
