@@ -1,3 +1,11 @@
+// AssemblyScript source of decode-loops.wasm, the WebAssembly variant of step-floor-probe.mjs (a
+// probe, not scheduler code). Memory holds columns of C int32 each, column f at byte 4*f*C:
+// 0 numTokens, 1 numComputed, 2 placeholders, 3 decode limit, 4 block offset, 5 tail position,
+// 6 last token, 7 max-tokens end, 8 min-tokens end, 9 EOS id, 10 cached prompt tokens, 11 flags,
+// 12 the step's computed counts (by batch index), 13 the step's sampled tokens (by batch index).
+// Each loop runs until its first entry that JavaScript must handle (a KV trip, a block fill, a
+// possible stop, a non-plain request) and returns that entry's index.
+// Build (assemblyscript 0.28.20): npx asc decode-loops.as.ts -O3 --runtime stub --noAssert --initialMemory 64 -o decode-loops.wasm
 let C: i32 = 0;
 // @ts-ignore
 @inline function col(f: i32, j: i32): usize { return <usize>((f * C + j) << 2); }
@@ -16,7 +24,8 @@ export function scheduleDecodes(i: i32, n: i32, k: i32, budget: i32, maxModelLen
   }
   return i;
 }
-// tokens at col 13 by batch index; positions j = b (aligned prototype). tail buffer at tailBase byte offset.
+// The update's plain decodes from batch entry b: running position j = b (the probe's batch is the
+// running set in order); tailBuf is the tail buffer's byte offset in memory.
 export function applyDecodes(b: i32, end: i32, blockSize: i32, maxModelLen: i32, pipelined: i32, tailBuf: usize): i32 {
   while (b < end) {
     const j = b;

@@ -1,7 +1,7 @@
 // The floor of a scheduler step's two decode loops at 1,024 running requests, written three ways
 // (seventh session, 2026-11-30): per-request objects, columns (one typed array per field) read from
 // an object's fields, and columns in WebAssembly memory with the loops compiled from decode-loops.as.ts
-// (`npx asc decode-loops.as.ts -O3 --runtime stub --noAssert -o decode-loops.wasm`).
+// (`npx asc decode-loops.as.ts -O3 --runtime stub --noAssert --initialMemory 64 -o decode-loops.wasm`).
 // Each variant does the work of a plain decode: check, advance the counts, write the token into a
 // tail buffer, check stops, and build the step's id / count / computed arrays and the output rows;
 // a block fill (64 a step) stands in for the KV trip or the hash with a counter. Nothing is a
