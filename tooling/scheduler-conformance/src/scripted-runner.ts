@@ -174,20 +174,15 @@ export class ScriptedRunner {
         return;
       }
       const outIndex = r.numTokens - r.numPrompt;
-      if (drafts.length === 0) {
-        const t = this.opts.script(id, outIndex);
-        r.numComputed = end;
-        pushToken(r, t);
-        sampled.appendOne(id, t);
-        return;
-      }
       let accepted = 0;
       while (accepted < drafts.length && drafts[accepted] === this.opts.script(id, outIndex + accepted)) accepted++;
-      const gen = drafts.slice(0, accepted);
-      gen.push(this.opts.script(id, outIndex + accepted));
+      // The accepted drafts, then one scripted token (the bonus or the correction).
+      const next = this.opts.script(id, outIndex + accepted);
       r.numComputed = end - (drafts.length - accepted);
-      for (const t of gen) pushToken(r, t);
-      sampled.append(id, gen);
+      for (let k = 0; k < accepted; k++) pushToken(r, drafts[k]!);
+      pushToken(r, next);
+      if (accepted === 0) sampled.appendOne(id, next);
+      else sampled.append(id, [...drafts.slice(0, accepted), next]);
     });
     return { sampledTokenIds: sampled, logprobs: new Map(), promptLogprobs: new Map() };
   }
